@@ -1,0 +1,25 @@
+# humangap: `make demo` runs the main job on a generated sample, `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/include
+
+.PHONY: demo test install clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt -r requirements-test.txt -c constraints.txt
+	touch $@
+
+# make demo [DATA=<folder in the input layout> FROM=YYYY-MM-DD TO=YYYY-MM-DD]
+demo: $(STAMP)
+	@$(VENV)/bin/python scripts/demo.py $(if $(DATA),--data $(DATA)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) out test-artifacts
