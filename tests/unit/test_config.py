@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from humangap.config import ConfigError, HumangapConfig, load_config
+
+
+def test_defaults():
+    config = HumangapConfig(bucket="data")
+    assert config.lookback_days == 30
+    assert config.source_prefix("gold") == "gold/"
+    assert config.file_column("predictions", "predicted_label") == "predicted_label"
+
+
+def test_column_mapping():
+    config = HumangapConfig.from_dict({"bucket": "b", "columns": {"predictions": {"predicted_label": "pred_label"}}})
+    assert config.file_column("predictions", "predicted_label") == "pred_label"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        pytest.param({"bucket": ""}, "invalid bucket", id="empty-bucket"),
+        pytest.param({"bucket": "a/b"}, "invalid bucket", id="slash-in-bucket"),
+        pytest.param({"bucket": "b", "lookback_days": -1}, "invalid lookback_days", id="negative-lookback"),
+        pytest.param({"bucket": "b", "classes": []}, "classes is empty", id="empty-classes"),
+        pytest.param({"bucket": "b", "classes": ["a", "a"]}, "classes has duplicates", id="duplicate-classes"),
+        pytest.param({"bucket": "b", "columns": {"preds": {}}}, "unknown source 'preds'", id="unknown-source"),
+        pytest.param({"bucket": "b", "columns": {"gold": {"lable": "x"}}}, "unknown column 'lable'", id="unknown-column"),
+        pytest.param({"bucket": "b", "colour": 1}, r"unknown configuration keys \['colour'\]", id="unknown-key"),
+    ],
+)
+def test_invalid_config_rejected(values, message):
+    with pytest.raises(ConfigError, match=message):
+        HumangapConfig.from_dict(values)
+
+
+def test_load_config_layers(tmp_path, monkeypatch):
+    path = tmp_path / "humangap.json"
+    path.write_text(json.dumps({"bucket": "from-file", "lookback_days": 7, "classes": ["a", "b"]}))
+    monkeypatch.setenv("HUMANGAP_CONFIG", str(path))
+    monkeypatch.setenv("HUMANGAP_PREFIX", "env-prefix")
+    config = load_config({"bucket": "from-override", "output_prefix": None})
+    assert config.bucket == "from-override"
+    assert config.prefix == "env-prefix"
+    assert config.lookback_days == 7
+    assert config.classes == ("a", "b")
+
+
+def test_load_config_without_bucket(monkeypatch):
+    monkeypatch.delenv("HUMANGAP_CONFIG", raising=False)
+    monkeypatch.delenv("HUMANGAP_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="no bucket configured"):
+        load_config()
+
+
+def test_load_config_missing_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("HUMANGAP_CONFIG", str(tmp_path / "absent.json"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config()
