@@ -28,7 +28,7 @@ MIN_CLASS_LABELS = 10
 OUTLIER_ALPHA = 0.05
 CSV_COLUMNS = [
     "annotator_id", "labels", "correct", "accuracy", "accuracy_low", "accuracy_high",
-    "expected_accuracy", "p_value", "outlier",
+    "outlier", "expected_accuracy", "p_value",
 ]
 UNAVAILABLE = "the annotations have no annotator_id column"
 
@@ -78,9 +78,10 @@ def annotator_frame(counts: LabelCounts, classes: list[str]) -> pd.DataFrame:
     intervals = [stats.wilson(k, n) for k, n in zip(frame["correct"], frame["labels"])]
     frame["accuracy_low"] = [interval[0] for interval in intervals]
     frame["accuracy_high"] = [interval[1] for interval in intervals]
+    adjusted = scipy_stats.false_discovery_control(raw_p)
+    frame["outlier"] = (adjusted < OUTLIER_ALPHA) & (frame["accuracy"] < expected.to_numpy())
     frame["expected_accuracy"] = expected.to_numpy()
-    frame["p_value"] = scipy_stats.false_discovery_control(raw_p) if len(raw_p) else raw_p
-    frame["outlier"] = (frame["p_value"] < OUTLIER_ALPHA) & (frame["accuracy"] < frame["expected_accuracy"])
+    frame["p_value"] = adjusted
     for name in classes:
         if name not in labels.columns:
             continue

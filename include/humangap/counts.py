@@ -30,10 +30,9 @@ KEY_COLUMNS = ["model_version", "kind", "gold", "label"]
 PATTERN_KEYS = ["model_version", "gold", "model_correct", "human_labels", "human_correct", "majority"]
 ANNOTATOR_KEYS = ["model_version", "gold", "annotator_id"]
 AGREEMENT_KEYS = ["model_version", "gold", "votes"]
-MAJORITY_OUTCOMES = ("correct", "wrong", "tie", "none")
 
-# ``kind`` of the records that carry the extra tables; confusion rows keep
-# ``model`` and ``human``, so records written before the extra tables existed still load.
+# ``kind`` of the records that carry the extra tables. Confusion rows keep ``model``
+# and ``human``, so records written before the extra tables existed still load.
 PATTERN_KIND = "pattern"
 ANNOTATOR_KIND = "annotator"
 AGREEMENT_KIND = "agreement"
@@ -78,7 +77,12 @@ class LabelCounts:
     annotator_ids: bool = True
 
     def to_records(self) -> list[dict[str, Any]]:
-        """Return the counts as JSON-ready rows (confusion rows first, as before)."""
+        """Return the counts as JSON-ready records.
+
+        Confusion counts come first, one record per row as before. Each extra table
+        follows as one record with ``columns`` and ``data`` (a list of rows), which
+        keeps the payload small for Airflow XCom.
+        """
         records = [
             {**row, "n": int(row["n"])}
             for row in self.table.astype({"n": "int64"}).to_dict(orient="records")
@@ -88,45 +92,40 @@ class LabelCounts:
             (ANNOTATOR_KIND, self.annotators),
             (AGREEMENT_KIND, self.agreement),
         ):
-            for row in frame.to_dict(orient="records"):
-                records.append(
-                    {"kind": kind, **{k: int(v) if not isinstance(v, str) else v for k, v in row.items()}}
-                )
+            data = [
+                [value if isinstance(value, str) else int(value) for value in row]
+                for row in frame.itertuples(index=False, name=None)
+            ]
+            records.append({"kind": kind, "columns": list(frame.columns), "data": data})
         records.append({"kind": META_KIND, "annotator_ids": self.annotator_ids})
         return records
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]]) -> LabelCounts:
         """Rebuild counts from ``to_records`` output."""
-        groups: dict[str, list[dict[str, Any]]] = {
-            PATTERN_KIND: [], ANNOTATOR_KIND: [], AGREEMENT_KIND: [], "confusion": []
-        }
+        extra: dict[str, dict[str, Any]] = {}
+        confusion = []
         annotator_ids = True
         for record in records:
             kind = record.get("kind")
             if kind == META_KIND:
                 annotator_ids = bool(record["annotator_ids"])
-            elif kind in groups:
-                groups[kind].append({k: v for k, v in record.items() if k != "kind"})
+            elif kind in (PATTERN_KIND, ANNOTATOR_KIND, AGREEMENT_KIND):
+                extra[kind] = record
             else:
-                groups["confusion"].append(record)
-        table = pd.DataFrame.from_records(groups["confusion"], columns=KEY_COLUMNS + ["n"])
+                confusion.append(record)
+
+        def load(kind: str, keys: list[str], values: list[str]) -> pd.DataFrame:
+            record = extra.get(kind, {"data": [], "columns": keys + values})
+            frame = pd.DataFrame(record["data"], columns=record["columns"])
+            return _tidy(frame[keys + values], keys, values)
+
+        table = pd.DataFrame.from_records(confusion, columns=KEY_COLUMNS + ["n"])
         return cls(
             table=_tidy(table, KEY_COLUMNS, ["n"]),
-            patterns=_tidy(
-                pd.DataFrame.from_records(groups[PATTERN_KIND], columns=PATTERN_KEYS + ["n"]),
-                PATTERN_KEYS, ["n"],
-            ),
-            annotators=_tidy(
-                pd.DataFrame.from_records(
-                    groups[ANNOTATOR_KIND], columns=ANNOTATOR_KEYS + ["labels", "correct"]
-                ),
-                ANNOTATOR_KEYS, ["labels", "correct"],
-            ),
-            agreement=_tidy(
-                pd.DataFrame.from_records(groups[AGREEMENT_KIND], columns=AGREEMENT_KEYS + ["n"]),
-                AGREEMENT_KEYS, ["n"],
-            ),
+            patterns=load(PATTERN_KIND, PATTERN_KEYS, ["n"]),
+            annotators=load(ANNOTATOR_KIND, ANNOTATOR_KEYS, ["labels", "correct"]),
+            agreement=load(AGREEMENT_KIND, AGREEMENT_KEYS, ["n"]),
             annotator_ids=annotator_ids,
         )
 
@@ -279,8 +278,8 @@ def _item_summary(truth: pd.DataFrame, human_per_item: pd.DataFrame) -> pd.DataF
     summary["majority"] = "wrong"
     summary.loc[summary["gold_leads"] == 1, "majority"] = "correct"
     summary.loc[summary["leaders"] > 1, "majority"] = "tie"
-    # The vote pattern as a JSON list of [label, count] pairs, labels sorted; built
-    # with string operations because a per-item Python call is slow on large inputs.
+    # The vote pattern is a JSON list of [label, count] pairs with labels sorted. It is
+    # built with string operations because a Python call per item is slow on 50,000 items.
     ordered = votes.sort_values(["item_id", "label"])
     quoted = {label: json.dumps(str(label)) for label in ordered["label"].unique()}
     pairs = "[" + ordered["label"].map(quoted).astype(str) + ", " + ordered["n"].astype(str) + "]"

@@ -1,10 +1,9 @@
 """Per-class accuracies, baselines, intervals, statuses and priority ranking, from ``LabelCounts``.
 
 Ranking rule (also in ``RANKING_RULE``): classes whose status is ``behind_human``
-come first, largest gap first. Then ``at_human_level`` classes, then
-``ahead_of_human`` classes; within each of those two groups a class flagged as a
-regression since the previous report comes first, then lowest model accuracy
-first. ``insufficient_data`` classes come last, largest gap first, so they are
+come first, largest gap first. Then come ``at_human_level`` classes, then
+``ahead_of_human`` classes. Within each of those two groups, classes flagged as a
+regression since the previous report come first, then lowest model accuracy first. ``insufficient_data`` classes come last, largest gap first, so they are
 never above a class with enough data; a class whose gap cannot be measured at all
 gets no rank. Ties break by class name.
 """
@@ -188,10 +187,12 @@ def _gap_and_status(
     rng = stats.rng_for(settings.seed, model_version, row["class"])
     resamples = settings.bootstrap_resamples
     model_star, pooled_star, majority_star = bootstrap_items(patterns, resamples, rng)
+
     accuracies = row.pop("_annotator_accuracies", None)
     mean_star = None
     if accuracies is not None and len(accuracies):
-        # Annotators are resampled with replacement, independently of the items.
+        # NOTE: annotators are resampled independently of the items, so a gap on the
+        # mean_per_annotator baseline ignores the correlation through shared items.
         picks = rng.integers(0, len(accuracies), size=(resamples, len(accuracies)))
         mean_star = accuracies[picks].mean(axis=1)
         row["human_accuracy_mean_per_annotator_ci"] = stats.percentile_interval(mean_star)
@@ -205,6 +206,7 @@ def _gap_and_status(
         ),
     }
     baseline_value, baseline_ci, baseline_star = figures[baseline]
+
     row["baseline_accuracy"] = baseline_value
     row["baseline_accuracy_ci"] = baseline_ci
     if row["support"] == 0:
@@ -221,6 +223,11 @@ def _gap_and_status(
     else:
         humans_ahead = row["gap"] > 0
     row["assessment"] = BEHIND if humans_ahead else AT_OR_PAST
+    _set_status(row, settings)
+
+
+def _set_status(row: dict[str, Any], settings: StatsSettings) -> None:
+    """Set the status of a row with a gap from its interval and the minimum counts."""
     short = []
     if row["support"] < settings.min_gold_items:
         short.append(f"{row['support']} gold items, fewer than {settings.min_gold_items}")
@@ -295,7 +302,7 @@ def _interval_text(interval: list[float] | None) -> str:
 
 
 def describe(row: dict[str, Any]) -> str:
-    """Return one sentence on where a class stands, led by its status words."""
+    """Return one sentence on the status and gap of a class, led by its status words."""
     words = STATUS_WORDS[row["status"]]
     if row["gap"] is None:
         return f"{words}, not measured: {row['reason']}"

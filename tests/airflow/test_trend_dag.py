@@ -12,7 +12,8 @@ def test_second_day_reports_the_trend_since_the_first(s3, bucket, cifar_bucket_d
     localenv.upload_folder(s3, bucket, cifar_bucket_dir)
     for day, logical_date in (("2026-11-04", "2026-11-05"), ("2026-11-05", "2026-11-06")):
         result = run_dag(bucket, {"first_date": day, "last_date": day}, logical_date=logical_date)
-        assert result.returncode == 0 and "state=failed" not in result.log, result.log[-5000:]
+        assert result.returncode == 0, result.log[-5000:]
+        assert "state=failed" not in result.log, result.log[-5000:]
     first = read_json(s3, bucket, "reports/dt=2026-11-04/report.json")
     second = read_json(s3, bucket, "reports/dt=2026-11-05/report.json")
     assert first["previous_report_key"] is None

@@ -79,7 +79,7 @@ def test_configured_baseline_drives_the_gap(votes_case, baseline, expected):
     }
 
 
-def test_without_annotator_ids_per_annotator_figures_are_unavailable(votes_case):
+def test_missing_annotator_ids_reported(votes_case):
     gold, predictions, annotations = votes_case
     counts = count_labels(gold, predictions, annotations.drop(columns="annotator_id"))
     document = report.build_report(

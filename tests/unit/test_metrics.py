@@ -112,7 +112,7 @@ def row(name, model, human, status, support=100, labels=300, regression=False):
     }
 
 
-def test_rank_orders_by_status_then_gap_or_model_accuracy():
+def test_rank_by_status_then_gap():
     rows = metrics.rank(
         [
             row("paper", 0.97, 0.98, metrics.AT_HUMAN_LEVEL),
@@ -126,7 +126,7 @@ def test_rank_orders_by_status_then_gap_or_model_accuracy():
     assert [r["priority_rank"] for r in rows] == [1, 2, 3, 4, 5]
 
 
-def test_rank_puts_regressions_first_among_classes_at_or_past_human_level():
+def test_rank_regressions_first():
     rows = metrics.rank(
         [
             row("a", 0.80, 0.80, metrics.AT_HUMAN_LEVEL),
@@ -138,7 +138,7 @@ def test_rank_puts_regressions_first_among_classes_at_or_past_human_level():
     assert [r["class"] for r in rows] == ["b", "a", "d", "c"]
 
 
-def test_insufficient_data_is_never_above_a_class_with_enough_data():
+def test_rank_insufficient_data_last():
     rows = metrics.rank(
         [
             row("small", 0.10, 0.90, metrics.INSUFFICIENT_DATA, support=20),

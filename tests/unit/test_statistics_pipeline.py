@@ -97,7 +97,10 @@ def test_outlier_is_listed_and_its_effect_shown(s3, bucket, tmp_path):
         assert effect[name]["baseline_accuracy_kept"] == row["baseline_accuracy"]
         assert effect[name]["baseline_accuracy_excluded"] > effect[name]["baseline_accuracy_kept"]
     csv = pd.read_csv(io.BytesIO(s3.get_object(Bucket=bucket, Key=section["annotators_key"])["Body"].read()))
-    assert list(csv.columns[:7]) == ["annotator_id", "labels", "correct", "accuracy", "accuracy_low", "accuracy_high", "expected_accuracy"]
+    assert list(csv.columns[:9]) == [
+        "annotator_id", "labels", "correct", "accuracy", "accuracy_low", "accuracy_high", "outlier",
+        "expected_accuracy", "p_value",
+    ]
     assert csv.set_index("annotator_id")["outlier"].to_dict() == {
         "annotator-1": True, "annotator-2": False, "annotator-3": False, "annotator-4": False, "annotator-5": False
     }
@@ -138,7 +141,7 @@ def put_report(s3, bucket, folder, dag_id):
     s3.put_object(Bucket=bucket, Key=f"reports/{folder}/report.json", Body=json.dumps(document).encode())
 
 
-def test_previous_report_is_the_latest_earlier_one_of_the_same_dag(s3, bucket):
+def test_previous_report_latest_earlier_same_dag(s3, bucket):
     store = S3ClientStore(s3, bucket)
     assert trend.find_previous(store, "reports", "2026-11-05", "humangap_report") is None
     put_report(s3, bucket, "dt=2026-11-01", "humangap_report")

@@ -83,7 +83,7 @@ HARD_SHARE, MODEL_EASY, MODEL_HARD, HUMAN_EASY, HUMAN_HARD = 0.3, 0.95, 0.55, 0.
 TRUE_GAP = (1 - HARD_SHARE) * (HUMAN_EASY - MODEL_EASY) + HARD_SHARE * (HUMAN_HARD - MODEL_HARD)
 
 
-def test_gap_interval_covers_the_true_gap_about_95_percent_of_the_time():
+def test_gap_interval_coverage_by_simulation():
     # 1,000 simulated data sets with known accuracies; the same bootstrap as the report.
     rng = np.random.default_rng(20261104)
     covered = 0
