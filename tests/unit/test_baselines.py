@@ -153,3 +153,32 @@ def test_annotator_table_by_hand(votes_case):
     # Fewer than 10 labels on a class: no per-class accuracy.
     assert pd.isna(table.loc["a", "accuracy_cat"])
     assert not table["outlier"].any()
+
+
+def test_confusions_by_hand(votes_case):
+    rows = rows_by_class(count_labels(*votes_case))
+    # Cats: the model called item 3 a dog (1 of 4); humans gave 1 dog label of 5.
+    assert rows["cat"]["confusions"]["model"] == [{"label": "dog", "rate": 1 / 4, "count": 1}]
+    assert rows["cat"]["confusions"]["human"] == [{"label": "dog", "rate": 1 / 5, "count": 1}]
+    # Dogs: the model called item 6 a cat (1 of 2); humans gave 2 cat labels of 5.
+    assert rows["dog"]["confusions"]["model"] == [{"label": "cat", "rate": 1 / 2, "count": 1}]
+    assert rows["dog"]["confusions"]["human"] == [{"label": "cat", "rate": 2 / 5, "count": 2}]
+    assert rows["dog"]["confusions"]["model_far_more"] == []
+
+
+def test_model_confuses_far_more_than_humans():
+    # 40 cats: the model calls 20 of them dogs and one a bird; of 120 human labels, 2 are dog.
+    gold = frame([(str(i), "cat") for i in range(40)], ["item_id", "label"])
+    predicted = ["dog"] * 20 + ["bird"] + ["cat"] * 19
+    predictions = frame([(str(i), label) for i, label in enumerate(predicted)], ["item_id", "predicted_label"])
+    labels = [(str(i), f"w{slot}", "dog" if i < 2 and slot == 0 else "cat") for i in range(40) for slot in range(3)]
+    annotations = frame(labels, ["item_id", "annotator_id", "label"])
+    (cat,) = metrics.class_rows(count_labels(gold, predictions, annotations), "", ["cat"])
+    confusions = cat["confusions"]
+    assert confusions["model"] == [
+        {"label": "dog", "rate": 20 / 40, "count": 20},
+        {"label": "bird", "rate": 1 / 40, "count": 1},
+    ]
+    assert confusions["human"] == [{"label": "dog", "rate": 2 / 120, "count": 2}]
+    # One bird out of 40 against none out of 120 is not significant: only dog is listed.
+    assert confusions["model_far_more"] == ["dog"]
