@@ -278,7 +278,11 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def regression(row: dict[str, Any]) -> bool:
         return bool((row.get("trend") or {}).get("regression"))
 
-    groups = {status: [row for row in rows if row.get("status") == status] for status in STATUSES}
+    # Rows built without a status (by callers that predate it) rank by their assessment.
+    legacy = {BEHIND: BEHIND_HUMAN, AT_OR_PAST: AT_HUMAN_LEVEL, UNMEASURED: INSUFFICIENT_DATA}
+    for row in rows:
+        row.setdefault("status", legacy.get(row.get("assessment"), INSUFFICIENT_DATA))
+    groups = {status: [row for row in rows if row["status"] == status] for status in STATUSES}
     groups[BEHIND_HUMAN].sort(key=lambda row: (-row["gap"], row["class"]))
     for status in (AT_HUMAN_LEVEL, AHEAD_OF_HUMAN):
         groups[status].sort(key=lambda row: (not regression(row), row["model_accuracy"], row["class"]))

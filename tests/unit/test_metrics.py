@@ -172,3 +172,15 @@ def test_class_without_human_labels_is_unranked():
     assert only["human_accuracy"] is None
     assert only["priority_rank"] is None
     assert only["reason"] == "no human labels on the gold items of this class"
+
+
+def test_rank_rows_without_status_use_assessment():
+    rows = [
+        {**row("a", 0.9, 0.8, None), "assessment": metrics.AT_OR_PAST},
+        {**row("b", 0.7, 0.9, None), "assessment": metrics.BEHIND},
+    ]
+    for item in rows:
+        del item["status"]
+    ranked = metrics.rank(rows)
+    assert [r["class"] for r in ranked] == ["b", "a"]
+    assert [r["status"] for r in ranked] == [metrics.BEHIND_HUMAN, metrics.AT_HUMAN_LEVEL]
