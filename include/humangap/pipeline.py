@@ -6,13 +6,15 @@ process for the command line and the tests. Steps pass small JSON-ready dicts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any
 
-from humangap import readers, report, slack
+from humangap import annotators, readers, report, slack, trend
 from humangap.config import SOURCES, HumangapConfig, join_key
 from humangap.counts import LabelCounts, count_labels, coverage
+from humangap.stats import StatsSettings
 from humangap.storage import ObjectStore
 from humangap.validation import ValidationFailed, validate_inputs
 from humangap.window import Window, label_window, output_folder, partition_prefix
@@ -43,6 +45,8 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
         "keys": keys,
         "skipped_keys": skipped,
         "output_folder": output_folder(config, window),
+        "output_prefix": config.output_prefix,
+        "statistics": dataclasses.asdict(config.stats_settings()),
     }
 
 
@@ -75,8 +79,12 @@ def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[st
     counts = count_labels(frames["gold"], frames["predictions"], frames["annotations"])
     rows = {source: int(len(frames[source])) for source in SOURCES}
     log.info("Validated and counted %s rows", rows)
+    # Counted again without outlier annotators, to exclude them or show the effect.
+    outliers = annotators.outlier_ids(counts, validated.classes)
+    without = annotators.count_without(frames, outliers) if outliers else None
     return {
         "counts": counts.to_records(),
+        "counts_without_outliers": without.to_records() if without is not None else None,
         "classes": validated.classes,
         "rows": rows,
         "coverage": coverage(frames["gold"], frames["predictions"], frames["annotations"]),
@@ -107,7 +115,18 @@ def publish(
     inputs.update(counted["coverage"])
     run = {**run, "window": plan["window"]}
     counts = LabelCounts.from_records(counted["counts"])
-    document = report.build_report(counts, counted["classes"], run, inputs, counted["validation"])
+    without = counted.get("counts_without_outliers")
+    without = LabelCounts.from_records(without) if without else None
+    settings = StatsSettings(**plan.get("statistics", {}))
+    output_prefix = plan.get("output_prefix", folder.rstrip("/").rpartition("/")[0])
+    previous = trend.find_previous(store, output_prefix, plan["window"]["first_date"], run.get("dag_id"))
+    table = annotators.annotator_frame(counts, counted["classes"])
+    document = report.build_report(
+        counts, counted["classes"], run, inputs, counted["validation"], settings, previous, without, table
+    )
+    annotators_key = join_key(folder, "annotators.csv")
+    document["annotators"]["annotators_key"] = annotators_key
+    store.write_bytes(annotators_key, annotators.render_csv(table), "text/csv")
     report_key = join_key(folder, "report.json")
     message = slack.build_message(document, store.url(join_key(folder, "report.html")))
     store.write_bytes(join_key(folder, "per_class.csv"), report.render_csv(document), "text/csv")

@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from humangap import __version__, metrics
+from humangap import __version__, annotators, metrics, stats, trend
 from humangap.counts import UNNAMED_MODEL, LabelCounts
+from humangap.stats import StatsSettings
 
 SCHEMA_VERSION = 1
 CSV_COLUMNS = [
@@ -26,7 +27,36 @@ CSV_COLUMNS = [
     "gap",
     "assessment",
     "reason",
+    "status",
+    "model_accuracy_low",
+    "model_accuracy_high",
+    "human_accuracy_low",
+    "human_accuracy_high",
+    "gap_low",
+    "gap_high",
+    "human_accuracy_mean_per_annotator",
+    "human_accuracy_mean_per_annotator_low",
+    "human_accuracy_mean_per_annotator_high",
+    "annotator_count",
+    "human_accuracy_majority",
+    "human_accuracy_majority_low",
+    "human_accuracy_majority_high",
+    "majority_ties",
+    "baseline_accuracy",
+    "baseline_accuracy_low",
+    "baseline_accuracy_high",
+    "model_accuracy_change",
+    "gap_change",
+    "regression",
 ]
+INTERVAL_FIELDS = (
+    "model_accuracy",
+    "human_accuracy",
+    "gap",
+    "human_accuracy_mean_per_annotator",
+    "human_accuracy_majority",
+    "baseline_accuracy",
+)
 
 
 def build_report(
@@ -35,19 +65,61 @@ def build_report(
     run: dict[str, Any],
     inputs: dict[str, Any],
     validation: dict[str, Any],
+    settings: StatsSettings | None = None,
+    previous: tuple[str, dict[str, Any]] | None = None,
+    counts_without_outliers: LabelCounts | None = None,
+    annotator_table: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Return the report as a JSON-ready dict (the public contract in docs/report.md)."""
+    """Return the report as a JSON-ready dict (the public contract in docs/report.md).
+
+    ``previous`` is the key and content of the previous report, for the trend.
+    ``counts_without_outliers`` are the counts with the outlier annotators' labels
+    left out: they drive the baselines when ``settings.exclude_outliers`` is set,
+    and otherwise only show the effect of excluding them.
+    """
+    settings = settings or StatsSettings()
+    table = annotator_table if annotator_table is not None else annotators.annotator_frame(counts, classes)
+    excluding = settings.exclude_outliers and counts_without_outliers is not None
+    primary = counts_without_outliers if excluding else counts
+    previous_key, previous_document = previous if previous else (None, {})
+    earlier = trend.previous_rows(previous_document) if previous else {}
+    previous_window = (previous_document.get("run") or {}).get("window") if previous else None
     models = []
     for version in counts.model_versions():
-        rows = metrics.class_rows(counts, version, classes)
+        name = None if version == UNNAMED_MODEL else version
+        rows = metrics.class_rows(primary, version, classes, settings, earlier.get(name))
         for row in rows:
             row["note"] = metrics.describe(row)
+            if row["trend"] is not None:
+                row["trend"] = {
+                    "previous_window": previous_window,
+                    "previous_report_key": previous_key,
+                    **row["trend"],
+                }
+        baseline = metrics.baseline_used(settings.baseline, counts.annotator_ids)
         models.append(
             {
-                "model_version": None if version == UNNAMED_MODEL else version,
+                "model_version": name,
                 "summary": metrics.summarize(rows),
+                "baseline": baseline,
+                "baseline_reason": (
+                    None
+                    if baseline == settings.baseline
+                    else f"{settings.baseline} was configured but {metrics.UNAVAILABLE_IDS}"
+                ),
+                "gap_interval": {
+                    "method": stats.BOOTSTRAP_METHOD,
+                    "resamples": settings.bootstrap_resamples,
+                    "seed": settings.seed,
+                    "level": stats.LEVEL,
+                },
                 "classes": rows,
             }
+        )
+    section = annotators.summary(counts, classes, table, settings.exclude_outliers)
+    if counts_without_outliers is not None and section["outliers"]:
+        section["effect_of_excluding_outliers"] = _exclusion_effect(
+            counts, counts_without_outliers, classes, settings, len(section["outliers"])
         )
     return {
         "schema_version": SCHEMA_VERSION,
@@ -57,14 +129,41 @@ def build_report(
         "classes": classes,
         "inputs": inputs,
         "validation": validation,
-        "ranking_rule": (
-            "Classes where humans beat the model come first, largest gap first; then "
-            "classes where the model is at or past human level, lowest model accuracy "
-            "first. Classes without gold items or human labels are not ranked."
-        ),
+        "ranking_rule": metrics.RANKING_RULE,
         "models": models,
+        "annotators": section,
+        "previous_report_key": previous_key,
         "status": "ok" if models else "no_data",
     }
+
+
+def _exclusion_effect(
+    kept: LabelCounts,
+    excluded: LabelCounts,
+    classes: list[str],
+    settings: StatsSettings,
+    outliers: int,
+) -> dict[str, Any]:
+    """Return the baseline, gap and status per class with and without the outliers."""
+    effect: dict[str, Any] = {"outliers": outliers, "classes": []}
+    for version in kept.model_versions():
+        with_rows = {row["class"]: row for row in metrics.class_rows(kept, version, classes, settings)}
+        without_rows = metrics.class_rows(excluded, version, classes, settings)
+        for row in sorted(without_rows, key=lambda item: item["class"]):
+            before = with_rows[row["class"]]
+            effect["classes"].append(
+                {
+                    "model_version": None if version == UNNAMED_MODEL else version,
+                    "class": row["class"],
+                    "baseline_accuracy_kept": before["baseline_accuracy"],
+                    "baseline_accuracy_excluded": row["baseline_accuracy"],
+                    "gap_kept": before["gap"],
+                    "gap_excluded": row["gap"],
+                    "status_kept": before["status"],
+                    "status_excluded": row["status"],
+                }
+            )
+    return effect
 
 
 def model_label(version: str | None) -> str:
@@ -74,11 +173,18 @@ def model_label(version: str | None) -> str:
 
 def per_class_frame(report: dict[str, Any]) -> pd.DataFrame:
     """Return one row per model version and class, in rank order."""
-    rows = [
-        {"model_version": model["model_version"], **row}
-        for model in report["models"]
-        for row in model["classes"]
-    ]
+    rows = []
+    for model in report["models"]:
+        for row in model["classes"]:
+            flat = {"model_version": model["model_version"], **row}
+            for name in INTERVAL_FIELDS:
+                interval = row.get(f"{name}_ci")
+                flat[f"{name}_low"], flat[f"{name}_high"] = interval if interval else (None, None)
+            change = row.get("trend") or {}
+            flat["model_accuracy_change"] = change.get("model_accuracy_change")
+            flat["gap_change"] = change.get("gap_change")
+            flat["regression"] = change.get("regression")
+            rows.append(flat)
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
@@ -122,13 +228,14 @@ def render_html(report: dict[str, Any]) -> bytes:
         parts.append(
             "<table><tr><th>rank</th><th class=text>class</th><th>support</th>"
             "<th>model accuracy</th><th>human accuracy</th><th>gap</th>"
-            "<th class=text>assessment</th></tr>"
+            "<th class=text>status</th><th class=text>assessment</th></tr>"
         )
         for row in model["classes"]:
             parts.append(
                 f"<tr><td>{_cell(row['priority_rank'])}</td><td class=text>{_cell(row['class'])}</td>"
                 f"<td>{_cell(row['support'])}</td><td>{_cell(row['model_accuracy'])}</td>"
                 f"<td>{_cell(row['human_accuracy'])}</td><td>{_cell(row['gap'])}</td>"
+                f"<td class=text>{_cell(metrics.status_words(row['status']))}</td>"
                 f"<td class=text>{_cell(row['note'])}</td></tr>"
             )
         parts.append("</table>")
@@ -141,13 +248,15 @@ def format_table(report: dict[str, Any]) -> str:
     lines = []
     for model in report["models"]:
         lines.append(f"Model {model_label(model['model_version'])}: {model['summary']}")
-        lines.append(f"{'rank':>4}  {'class':<16} {'support':>7}  {'model':>5}  {'human':>5}  {'gap':>6}")
+        lines.append(
+            f"{'rank':>4}  {'class':<16} {'support':>7}  {'model':>5}  {'human':>5}  {'gap':>6}  status"
+        )
         for row in model["classes"]:
             rank_text = "-" if row["priority_rank"] is None else str(row["priority_rank"])
             lines.append(
                 f"{rank_text:>4}  {row['class'][:16]:<16} {row['support']:>7}  "
                 f"{_plain(row['model_accuracy'], 5)}  {_plain(row['human_accuracy'], 5)}  "
-                f"{_plain(row['gap'], 6)}"
+                f"{_plain(row['gap'], 6)}  {metrics.status_words(row['status'])}"
             )
         lines.append("")
     if not report["models"]:

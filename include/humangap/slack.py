@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from humangap.metrics import STATUS_WORDS
 from humangap.report import model_label
 
 TOP = 3
@@ -16,11 +17,12 @@ def escape(text: str) -> str:
 
 def _priority_line(row: dict[str, Any]) -> str:
     gap = row["gap"]
+    words = STATUS_WORDS.get(row.get("status"), "")
     if row["assessment"] == "humans_ahead":
-        return f"{row['priority_rank']}. {escape(row['class'])}: gap {gap * 100:+.1f} points"
+        return f"{row['priority_rank']}. {escape(row['class'])}: gap {gap * 100:+.1f} points ({words})"
     return (
         f"{row['priority_rank']}. {escape(row['class'])}: gap {gap * 100:+.1f} points "
-        f"(model at or past human level, accuracy {row['model_accuracy']:.2f})"
+        f"({words}, model accuracy {row['model_accuracy']:.2f})"
     )
 
 

@@ -70,6 +70,8 @@ def _expectations(source: str, columns: list[str], classes: list[str], configure
     identity = [name for name in REQUIRED_COLUMNS[source] if name in columns]
     if source == "predictions" and "model_version" in columns:
         identity.append("model_version")
+    if source == "annotations" and "annotator_id" in columns:
+        identity.append("annotator_id")
     for name in identity:
         checks.append(expect.ExpectColumnValuesToNotBeNull(column=name))
     if source == "gold" and "item_id" in columns:

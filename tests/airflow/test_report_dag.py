@@ -14,7 +14,9 @@ def test_real_dataset_window_matches_reference(s3, bucket, cifar_bucket_dir, run
     folder = "reports/window=2026-11-01_2026-11-05/"
     assert keys_under(s3, bucket, folder) == [
         folder + name
-        for name in ("per_class.csv", "report.html", "report.json", "slack_message.json", "validation.json")
+        for name in (
+            "annotators.csv", "per_class.csv", "report.html", "report.json", "slack_message.json", "validation.json"
+        )
     ]
     report = read_json(s3, bucket, folder + "report.json")
     assert_matches_reference(report)

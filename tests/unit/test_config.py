@@ -28,6 +28,12 @@ def test_column_mapping():
         pytest.param({"bucket": "b", "columns": {"preds": {}}}, "unknown source 'preds'", id="unknown-source"),
         pytest.param({"bucket": "b", "columns": {"gold": {"lable": "x"}}}, "unknown column 'lable'", id="unknown-column"),
         pytest.param({"bucket": "b", "colour": 1}, r"unknown configuration keys \['colour'\]", id="unknown-key"),
+        pytest.param({"bucket": "b", "min_gold_items": 0}, "invalid min_gold_items 0", id="zero-min-gold"),
+        pytest.param({"bucket": "b", "min_human_labels": "many"}, "invalid min_human_labels 'many'", id="text-min-labels"),
+        pytest.param({"bucket": "b", "baseline": "median"}, "invalid baseline 'median': expected one of pooled", id="unknown-baseline"),
+        pytest.param({"bucket": "b", "exclude_outliers": "maybe"}, "invalid exclude_outliers 'maybe'", id="bad-exclude"),
+        pytest.param({"bucket": "b", "bootstrap_resamples": 10}, "invalid bootstrap_resamples 10", id="few-resamples"),
+        pytest.param({"bucket": "b", "seed": -1}, "invalid seed -1", id="negative-seed"),
     ],
 )
 def test_invalid_config_rejected(values, message):
@@ -45,6 +51,20 @@ def test_load_config_layers(tmp_path, monkeypatch):
     assert config.prefix == "env-prefix"
     assert config.lookback_days == 7
     assert config.classes == ("a", "b")
+
+
+def test_statistics_settings(monkeypatch):
+    config = HumangapConfig(bucket="b")
+    assert (config.min_gold_items, config.min_human_labels, config.baseline) == (30, 30, "pooled")
+    assert config.exclude_outliers is False
+    monkeypatch.delenv("HUMANGAP_CONFIG", raising=False)
+    monkeypatch.setenv("HUMANGAP_BUCKET", "b")
+    monkeypatch.setenv("HUMANGAP_BASELINE", "majority")
+    monkeypatch.setenv("HUMANGAP_EXCLUDE_OUTLIERS", "true")
+    loaded = load_config({"seed": "7"})
+    assert loaded.stats_settings().baseline == "majority"
+    assert loaded.stats_settings().exclude_outliers is True
+    assert loaded.seed == 7
 
 
 def test_load_config_without_bucket(monkeypatch):

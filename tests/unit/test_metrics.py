@@ -96,7 +96,7 @@ def test_counts_round_trip_records(small_case):
     pd.testing.assert_frame_equal(counts.table, again.table)
 
 
-def row(name, model, human, support=100, labels=300):
+def row(name, model, human, status, support=100, labels=300, regression=False):
     return {
         "class": name,
         "support": support,
@@ -106,24 +106,48 @@ def row(name, model, human, support=100, labels=300):
         "human_correct": round(human * labels),
         "human_accuracy": human,
         "gap": human - model,
+        "status": status,
         "priority_rank": None,
-        "assessment": metrics.BEHIND if human > model else metrics.AT_OR_PAST,
-        "reason": None,
+        "trend": {"regression": regression},
     }
 
 
-def test_rank_puts_human_gap_before_model_accuracy():
+def test_rank_by_status_then_gap():
     rows = metrics.rank(
-        [row("paper", 0.97, 0.98), row("rock", 0.82, 0.95), row("scissors", 0.75, 0.77), row("lizard", 0.60, 0.50)]
+        [
+            row("paper", 0.97, 0.98, metrics.AT_HUMAN_LEVEL),
+            row("rock", 0.82, 0.95, metrics.BEHIND_HUMAN),
+            row("scissors", 0.75, 0.77, metrics.AT_HUMAN_LEVEL),
+            row("lizard", 0.60, 0.50, metrics.AHEAD_OF_HUMAN),
+            row("spock", 0.90, 0.93, metrics.BEHIND_HUMAN),
+        ]
     )
-    assert [r["class"] for r in rows] == ["rock", "scissors", "paper", "lizard"]
-    assert [r["priority_rank"] for r in rows] == [1, 2, 3, 4]
+    assert [r["class"] for r in rows] == ["rock", "spock", "scissors", "paper", "lizard"]
+    assert [r["priority_rank"] for r in rows] == [1, 2, 3, 4, 5]
 
 
-def test_rank_model_ahead_lowest_accuracy_first():
-    rows = metrics.rank([row("a", 0.95, 0.80), row("b", 0.85, 0.80), row("c", 0.90, 0.90)])
-    assert [r["class"] for r in rows] == ["b", "c", "a"]
-    assert "every measured class" in metrics.summarize(rows)
+def test_rank_regressions_first():
+    rows = metrics.rank(
+        [
+            row("a", 0.80, 0.80, metrics.AT_HUMAN_LEVEL),
+            row("b", 0.90, 0.90, metrics.AT_HUMAN_LEVEL, regression=True),
+            row("c", 0.95, 0.80, metrics.AHEAD_OF_HUMAN),
+            row("d", 0.99, 0.80, metrics.AHEAD_OF_HUMAN, regression=True),
+        ]
+    )
+    assert [r["class"] for r in rows] == ["b", "a", "d", "c"]
+
+
+def test_rank_insufficient_data_last():
+    rows = metrics.rank(
+        [
+            row("small", 0.10, 0.90, metrics.INSUFFICIENT_DATA, support=20),
+            row("ahead", 0.99, 0.80, metrics.AHEAD_OF_HUMAN),
+            {**row("empty", 0.0, 0.0, metrics.INSUFFICIENT_DATA, support=0), "gap": None},
+        ]
+    )
+    assert [r["class"] for r in rows] == ["ahead", "small", "empty"]
+    assert [r["priority_rank"] for r in rows] == [1, 2, None]
 
 
 def test_equal_accuracy_counts_as_at_human_level():
@@ -134,7 +158,9 @@ def test_equal_accuracy_counts_as_at_human_level():
     x = next(r for r in rows if r["class"] == "x")
     assert x["gap"] == 0
     assert x["assessment"] == metrics.AT_OR_PAST
-    assert "at or past human level" in metrics.describe(x)
+    # Two items are far below the default minimum of 30 gold items.
+    assert x["status"] == metrics.INSUFFICIENT_DATA
+    assert metrics.describe(x).startswith("insufficient data (2 gold items, fewer than 30;")
 
 
 def test_class_without_human_labels_is_unranked():
@@ -146,3 +172,15 @@ def test_class_without_human_labels_is_unranked():
     assert only["human_accuracy"] is None
     assert only["priority_rank"] is None
     assert only["reason"] == "no human labels on the gold items of this class"
+
+
+def test_rank_rows_without_status_use_assessment():
+    rows = [
+        {**row("a", 0.9, 0.8, None), "assessment": metrics.AT_OR_PAST},
+        {**row("b", 0.7, 0.9, None), "assessment": metrics.BEHIND},
+    ]
+    for item in rows:
+        del item["status"]
+    ranked = metrics.rank(rows)
+    assert [r["class"] for r in ranked] == ["b", "a"]
+    assert [r["status"] for r in ranked] == [metrics.BEHIND_HUMAN, metrics.AT_HUMAN_LEVEL]

@@ -87,3 +87,18 @@ def test_sample_values_capped_at_ten():
     error = failures_of(files)
     assert len(error.result["failures"][0]["sample_values"]) == 10
     assert error.result["failures"][0]["unexpected_count"] == 30
+
+
+def test_annotations_without_annotator_id_pass():
+    files = good_files()
+    files["annotations"] = [source("a/1.csv", [("1", "cat"), ("2", "cat")], ["item_id", "label"])]
+    validated = validate_inputs(files, None)
+    assert validated.result["success"] is True
+    assert "annotator_id" not in validated.frames["annotations"].columns
+
+
+def test_empty_annotator_id_is_named():
+    files = good_files()
+    files["annotations"] = [source("a/1.csv", [("1", None, "cat")], ["item_id", "annotator_id", "label"])]
+    error = failures_of(files)
+    assert "column 'annotator_id' failed expect_column_values_to_not_be_null on 1 row(s)" in str(error)
