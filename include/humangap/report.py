@@ -35,8 +35,12 @@ def build_report(
     run: dict[str, Any],
     inputs: dict[str, Any],
     validation: dict[str, Any],
+    data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the report as a JSON-ready dict (the public contract in docs/report.md)."""
+    """Return the report as a JSON-ready dict (the public contract in docs/report.md).
+
+    ``data_quality`` holds the counts of repairs and excluded rows made while reading.
+    """
     models = []
     for version in counts.model_versions():
         rows = metrics.class_rows(counts, version, classes)
@@ -64,6 +68,7 @@ def build_report(
         ),
         "models": models,
         "status": "ok" if models else "no_data",
+        "data_quality": data_quality or {},
     }
 
 
