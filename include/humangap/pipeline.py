@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from humangap import readers, report, slack
@@ -18,6 +19,9 @@ from humangap.validation import ValidationFailed, validate_inputs
 from humangap.window import Window, label_window, output_folder, partition_prefix
 
 log = logging.getLogger(__name__)
+
+# Objects read at the same time; boto3 clients are safe to share between threads.
+READ_THREADS = 8
 
 
 def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> dict[str, Any]:
@@ -67,13 +71,17 @@ def read_inputs(
     store: ObjectStore, config: HumangapConfig, plan: dict[str, Any]
 ) -> dict[str, list[readers.SourceFile]]:
     """Read every planned file and enforce the run-wide maximum of bad JSON Lines lines."""
-    files = {
-        source: [
-            readers.read_source_file(store.read_bytes(key), key, source, config)
-            for key in plan["keys"][source]
-        ]
-        for source in SOURCES
-    }
+    def read(task: tuple[str, str]) -> readers.SourceFile:
+        source, key = task
+        return readers.read_source_file(store.read_bytes(key), key, source, config)
+
+    tasks = [(source, key) for source in SOURCES for key in plan["keys"][source]]
+    # Reads overlap because a partition of many small objects is bound by S3 latency.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        parsed = list(pool.map(read, tasks))
+    files: dict[str, list[readers.SourceFile]] = {source: [] for source in SOURCES}
+    for (source, _), item in zip(tasks, parsed):
+        files[source].append(item)
     bad = [(item.key, item.bad_lines) for items in files.values() for item in items if item.bad_lines]
     total = sum(len(lines) for _, lines in bad)
     if total > config.max_bad_lines:

@@ -17,6 +17,8 @@ import logging
 import zlib
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from humangap.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, HumangapConfig
@@ -242,16 +244,22 @@ def normalise_labels(parsed: SourceFile, source: str, config: HumangapConfig) ->
     if column not in parsed.frame.columns:
         return
     original = parsed.frame[column]
-    normalised = original.str.strip()
+    # pyarrow compute keeps the common case, a clean file, to a few cheap calls.
+    values = pa.array(original, type=pa.large_string())
+    normalised = pc.utf8_trim_whitespace(values)
     if config.case_fold_labels:
-        normalised = normalised.str.casefold()
-    empty = normalised.isna() | normalised.eq("")
-    changed = original.notna() & ~empty & normalised.ne(original)
-    parsed.changed_labels = int(changed.sum())
-    parsed.empty_labels = int(empty.sum())
-    frame = parsed.frame.assign(**{column: normalised.mask(empty)})
+        normalised = pa.array(pd.Series(normalised, dtype=STRING_DTYPE).str.casefold(), type=pa.large_string())
+    empty = pc.fill_null(pc.equal(normalised, ""), True)
+    changed = pc.and_(pc.invert(empty), pc.not_equal(normalised, values))
+    parsed.changed_labels = pc.sum(changed).as_py() or 0
+    parsed.empty_labels = pc.sum(empty).as_py() or 0
+    if not parsed.changed_labels and not parsed.empty_labels:
+        return
+    normalised = pc.if_else(empty, pa.scalar(None, pa.large_string()), normalised)
+    frame = parsed.frame.assign(**{column: pd.Series(normalised, dtype=STRING_DTYPE, index=parsed.frame.index)})
     if config.empty_label == "exclude" and parsed.empty_labels:
-        frame = frame.loc[~empty].reset_index(drop=True)
+        keep = pc.invert(empty).to_numpy(zero_copy_only=False)
+        frame = frame.loc[keep].reset_index(drop=True)
     parsed.frame = frame
 
 

@@ -48,6 +48,8 @@ def s3_client(
 ) -> Any:
     """Return a boto3 S3 client that retries transient failures with backoff.
 
+    ``max_attempts`` counts every attempt, the first included, so 1 turns retries off.
+
     ``credentials`` are passed to ``boto3.client`` (``aws_access_key_id``,
     ``aws_secret_access_key``); without them boto3 finds its own.
     """
@@ -55,7 +57,7 @@ def s3_client(
     from botocore.config import Config
 
     config = Config(
-        retries={"max_attempts": max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=10,
         read_timeout=60,
     )
