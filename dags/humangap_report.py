@@ -65,12 +65,15 @@ def humangap_report():
 
         context = get_current_context()
         params = context["params"]
-        window = resolve_window(
-            params.get("first_date"),
-            params.get("last_date"),
-            context.get("data_interval_start"),
-            context.get("data_interval_end"),
-        )
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        if start is None and not (params.get("first_date") or params.get("last_date")):
+            # A run triggered without a logical date has no data interval. It reads the
+            # last complete interval of the schedule, like the scheduled run of it.
+            inferred = context["dag"].timetable.infer_manual_data_interval(
+                run_after=context["dag_run"].run_after
+            )
+            start, end = inferred.start, inferred.end
+        window = resolve_window(params.get("first_date"), params.get("last_date"), start, end)
         config = _config()
         return plan_inputs(_store(config), config, window)
 
