@@ -82,12 +82,13 @@ def humangap_report():
         from airflow.exceptions import AirflowFailException
 
         from humangap.pipeline import validate_and_count
+        from humangap.readers import InputFormatError
         from humangap.validation import ValidationFailed
 
         config = _config()
         try:
             return validate_and_count(_store(config), config, plan)
-        except ValidationFailed as error:
+        except (ValidationFailed, InputFormatError) as error:
             # Bad input does not get better with a retry.
             raise AirflowFailException(str(error)) from None
 
