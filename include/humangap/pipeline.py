@@ -52,7 +52,7 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
 
 
 def check_source_folders(store: ObjectStore, config: HumangapConfig, sources: list[str]) -> None:
-    """Raise ``StorageError`` when a source folder holds no object at all.
+    """Raise ``StorageError`` when a source folder contains no object at all.
 
     A window without partitions is "no data", but a source folder that does not
     exist means the bucket or prefix is wrong, and saying "no data" would hide that.

@@ -169,6 +169,7 @@ def read_source_file(data: bytes, key: str, source: str, config: HumangapConfig)
         extension = extension[: -len(".gz")]
     if len(data) == 0:
         return _empty_file(key, source, config)
+
     if extension != ".parquet" and data.startswith(codecs.BOM_UTF8):
         # Excel writes a byte order mark before UTF-8 text; it is not part of the header.
         data = data[len(codecs.BOM_UTF8):]
@@ -189,6 +190,7 @@ def read_source_file(data: bytes, key: str, source: str, config: HumangapConfig)
         ) from error
     if len(bad_lines) > config.max_bad_lines:
         raise bad_lines_error(key, bad_lines, config.max_bad_lines)
+
     header = [str(name) for name in frame.columns]
     frame = _canonical_columns(frame, header, key, source, config)
     parsed = SourceFile(key=key, frame=frame, header=header, rows_read=len(frame), bad_lines=bad_lines)

@@ -39,7 +39,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Return the report as a JSON-ready dict (the public contract in docs/report.md).
 
-    ``data_quality`` holds the counts of repairs and excluded rows made while reading.
+    ``data_quality`` contains the counts of repairs and excluded rows made while reading.
     """
     models = []
     for version in counts.model_versions():

@@ -36,7 +36,7 @@ class StorageError(RuntimeError):
     """Raised when the object store cannot list, read or write a key."""
 
 
-class CredentialsRefused(StorageError):
+class CredentialsRejected(StorageError):
     """Raised when S3 rejects the credentials or they lack a permission."""
 
 
@@ -81,8 +81,8 @@ def s3_errors(action: str, bucket: str, key: str) -> Iterator[None]:
         code = str(details.get("Code", "unknown"))
         message = details.get("Message") or ""
         if code in REFUSED_CODES:
-            raise CredentialsRefused(
-                f"S3 refused the credentials ({code}: {message}) while trying to {action} "
+            raise CredentialsRejected(
+                f"S3 rejected the credentials ({code}: {message}) while trying to {action} "
                 f"{location}. Check the access key, secret and permissions of the AWS "
                 "connection for this bucket."
             ) from None

@@ -209,8 +209,8 @@ def validate_inputs(
     set is listed under ``warnings`` with its count instead of failing the run.
     """
     classes, class_source = class_set(files["gold"], configured_classes)
-    # A gold file without its label column already fails; checking labels against a
-    # class set read without that file would only add failures that are not real.
+    # A gold file without its label column already fails. Checking labels against a
+    # class set read without that file would flag labels that may well be correct.
     gold_complete = all(
         set(REQUIRED_COLUMNS["gold"]) <= set(item.frame.columns) for item in files["gold"]
     )

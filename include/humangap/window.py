@@ -58,8 +58,8 @@ def window_from_interval(start: dt.datetime, end: dt.datetime) -> Window:
     """Return the partition dates of a data interval ``[start, end)``, taken in UTC.
 
     The window runs from the UTC date of ``start`` to the UTC date one day before
-    ``end``, so back-to-back intervals of a day or more read each date exactly once
-    whatever time of day they start: a daily interval from 2026-11-04T23:30Z to
+    ``end``. Back-to-back intervals of a day or more so read each date exactly once,
+    whatever time of day they start. A daily interval from 2026-11-04T23:30Z to
     2026-11-05T23:30Z reads 2026-11-04 only, and the next run reads 2026-11-05.
     An interval shorter than a day reads the date it starts on.
     """

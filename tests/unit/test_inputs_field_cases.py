@@ -100,7 +100,7 @@ def test_unknown_predicted_class_warns_and_counts(s3, bucket):
     assert report["classes"] == ["a", "b"]
     rows = rows_of(report)
     assert sorted(rows) == ["a", "b"]
-    # The "c" prediction on item 5 is a wrong answer for its gold class b.
+    # The "c" prediction on item 5 counts as wrong for its gold class b.
     assert (rows["b"]["support"], rows["b"]["model_correct"]) == (3, 2)
     assert (rows["a"]["support"], rows["a"]["model_correct"]) == (2, 2)
     unknown = report["data_quality"]["unknown_predicted_labels"]
@@ -112,7 +112,7 @@ def test_unknown_predicted_class_warns_and_counts(s3, bucket):
 
 
 def test_class_with_predictions_only_never_ranks_first(s3, bucket):
-    # Items 1-4 are cats and dogs; the model says "fox" twice, but no gold item is a fox.
+    # Items 1-4 are cats and dogs. The model predicts "fox" twice, but no gold item is a fox.
     put_sources(
         s3,
         bucket,

@@ -14,7 +14,7 @@ from faultproxy import FaultProxy
 from helpers import keys_under, read_json
 from humangap.config import HumangapConfig
 from humangap.pipeline import plan_inputs, run_report
-from humangap.storage import CredentialsRefused, S3ClientStore, StorageError, s3_client
+from humangap.storage import CredentialsRejected, S3ClientStore, StorageError, s3_client
 from humangap.window import resolve_window
 
 DAY = "2026-11-01"
@@ -46,7 +46,7 @@ def test_partition_of_2500_objects_read_whole(s3, bucket):
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, range(2500)))
-    # One ListObjectsV2 page holds at most 1,000 keys, so this needs three pages.
+    # One ListObjectsV2 page contains at most 1,000 keys, so this needs three pages.
     first_page = s3.list_objects_v2(Bucket=bucket, Prefix=f"predictions/dt={DAY}/")
     assert first_page["KeyCount"] == 1000
     assert first_page["IsTruncated"] is True
@@ -92,15 +92,15 @@ def checking_s3(tmp_path_factory):
             os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = previous
 
 
-def test_refused_credentials_named(checking_s3):
+def test_rejected_credentials_named(checking_s3):
     # The one request allowed without checking creates the bucket.
     client_for(checking_s3).create_bucket(Bucket="locked")
-    secret = "refused-secret-0b7c1e"
+    secret = "rejected-secret-0b7c1e"
     store = S3ClientStore(client_for(checking_s3, key_id="AKIAUNKNOWN000000000", secret=secret), "locked")
-    with pytest.raises(CredentialsRefused) as caught:
+    with pytest.raises(CredentialsRejected) as caught:
         plan_inputs(store, HumangapConfig(bucket="locked", prefix="team"), WINDOW)
     message = str(caught.value)
-    assert "S3 refused the credentials (InvalidAccessKeyId" in message
+    assert "S3 rejected the credentials (InvalidAccessKeyId" in message
     assert "s3://locked/team/predictions/dt=2026-11-01/" in message
     assert secret not in message
 

@@ -74,7 +74,7 @@ def test_output_and_partition_keys():
     assert output_folder(config, Window(day, dt.date(2026, 11, 5))) == "team/reports/window=2026-11-04_2026-11-05/"
 
 
-def test_daily_interval_starting_at_23_30_reads_one_date():
+def test_late_daily_interval_reads_one_date():
     start = dt.datetime(2026, 11, 4, 23, 30, tzinfo=UTC)
     assert window_from_interval(start, start + dt.timedelta(days=1)).dates() == [dt.date(2026, 11, 4)]
 
