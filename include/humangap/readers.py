@@ -90,7 +90,8 @@ def _parse_jsonl(data: bytes, key: str) -> tuple[pd.DataFrame, list[int]]:
     """Parse JSON Lines, skipping blank lines; return the rows and the bad line numbers."""
     try:
         return pd.read_json(io.BytesIO(data), lines=True, dtype=False), []
-    except ValueError:
+    except (ValueError, TypeError):
+        # pandas raises TypeError for a line that is JSON but not an object.
         pass
     # Slow path, taken only when the fast parser failed: find the bad lines so
     # the error can name them, and keep every line that parses as an object.

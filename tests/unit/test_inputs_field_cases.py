@@ -363,6 +363,13 @@ def test_bad_line_maximum_counts_all_files(s3, bucket):
     assert "more.jsonl line(s) [2]" in str(error)
 
 
+@pytest.mark.parametrize("line", [b"[1, 2]", b'"text"', b"5", b"null"])
+def test_jsonl_line_not_an_object_named(line):
+    data = b'{"item_id": "1", "label": "cat"}\n' + line + b"\n"
+    with pytest.raises(InputFormatError, match=r"g.jsonl: 1 line\(s\) are not valid JSON objects \(line 2\)"):
+        read_source_file(data, "g.jsonl", "gold", CONFIG)
+
+
 def test_blank_lines_only_skipped():
     parsed = read_source_file(b'\n{"item_id": 1, "label": "cat"}\n\n\n', "g.jsonl", "gold", CONFIG)
     assert parsed.frame["item_id"].tolist() == ["1"]
