@@ -28,6 +28,10 @@ OPTIONAL_COLUMNS = {
 
 
 INTEGER_SETTINGS = ("min_gold_items", "min_human_labels", "bootstrap_resamples", "seed")
+# Allowed values of the policy settings; the first of each is the default.
+UNKNOWN_PREDICTED_LABEL_POLICIES = ("fail", "warn")
+EMPTY_LABEL_POLICIES = ("exclude", "fail")
+EMPTY_FILE_POLICIES = ("fail", "skip")
 
 
 class ConfigError(ValueError):
@@ -54,6 +58,7 @@ class HumangapConfig:
     columns:
         Per source, a map from canonical column name to the name in the files,
         for example ``{"predictions": {"predicted_label": "pred_label"}}``.
+        A file that already has the canonical name keeps it.
     min_gold_items, min_human_labels:
         A class with fewer scored gold items, or fewer human labels on them, gets
         the status ``insufficient_data``.
@@ -64,6 +69,23 @@ class HumangapConfig:
         Leave annotators listed as outliers out of every human baseline.
     bootstrap_resamples, seed:
         Resamples of the bootstrap over items, and the seed that makes it repeatable.
+    case_fold_labels:
+        Fold the case of every label (gold, predicted, human) and of ``classes``,
+        after trimming surrounding whitespace, which always happens.
+    empty_label:
+        ``exclude`` drops rows whose label is empty and counts them in the
+        report; ``fail`` fails validation on them.
+    unknown_predicted_label:
+        ``fail`` fails validation on a predicted label outside the class set;
+        ``warn`` counts it in the report and scores it as a wrong prediction.
+    empty_files:
+        ``fail`` rejects a 0-byte input file; ``skip`` skips it and lists it
+        in the report.
+    max_bad_lines:
+        How many unparseable JSON Lines lines a run may skip (over all files);
+        one more fails the run.
+    csv_delimiters:
+        Per source, the field delimiter of its CSV files (default ``,``).
     """
 
     bucket: str
@@ -78,6 +100,12 @@ class HumangapConfig:
     exclude_outliers: bool = False
     bootstrap_resamples: int = 2000
     seed: int = 0
+    case_fold_labels: bool = False
+    empty_label: str = EMPTY_LABEL_POLICIES[0]
+    unknown_predicted_label: str = UNKNOWN_PREDICTED_LABEL_POLICIES[0]
+    empty_files: str = EMPTY_FILE_POLICIES[0]
+    max_bad_lines: int = 0
+    csv_delimiters: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._check_statistics()
@@ -90,11 +118,20 @@ class HumangapConfig:
             raise ConfigError(
                 f"invalid lookback_days {self.lookback_days}: must be 0 or more"
             )
+        self._check_policies()
         if self.classes is not None:
-            if len(self.classes) == 0:
+            # Classes go through the same normalisation as the labels they are compared with.
+            classes = tuple(normalise_label(name, self.case_fold_labels) for name in self.classes)
+            if len(classes) == 0:
                 raise ConfigError("classes is empty: list the classes or leave it unset")
-            if len(set(self.classes)) != len(self.classes):
-                raise ConfigError(f"classes has duplicates: {list(self.classes)}")
+            if "" in classes:
+                raise ConfigError(f"classes has an empty name: {list(self.classes)}")
+            if len(set(classes)) != len(classes):
+                raise ConfigError(
+                    f"classes has duplicates after trimming"
+                    f"{' and case folding' if self.case_fold_labels else ''}: {list(self.classes)}"
+                )
+            object.__setattr__(self, "classes", classes)
         for source, mapping in self.columns.items():
             if source not in SOURCES:
                 raise ConfigError(
@@ -140,6 +177,38 @@ class HumangapConfig:
             bootstrap_resamples=self.bootstrap_resamples,
             seed=self.seed,
         )
+    def _check_policies(self) -> None:
+        policies = {
+            "empty_label": (self.empty_label, EMPTY_LABEL_POLICIES),
+            "unknown_predicted_label": (
+                self.unknown_predicted_label,
+                UNKNOWN_PREDICTED_LABEL_POLICIES,
+            ),
+            "empty_files": (self.empty_files, EMPTY_FILE_POLICIES),
+        }
+        for name, (value, allowed) in policies.items():
+            if value not in allowed:
+                raise ConfigError(f"invalid {name} {value!r}: expected one of {list(allowed)}")
+        if not isinstance(self.case_fold_labels, bool):
+            raise ConfigError(
+                f"invalid case_fold_labels {self.case_fold_labels!r}: expected true or false"
+            )
+        if isinstance(self.max_bad_lines, bool) or not isinstance(self.max_bad_lines, int) or (
+            self.max_bad_lines < 0
+        ):
+            raise ConfigError(
+                f"invalid max_bad_lines {self.max_bad_lines!r}: expected an integer, 0 or more"
+            )
+        for source, delimiter in self.csv_delimiters.items():
+            if source not in SOURCES:
+                raise ConfigError(
+                    f"unknown source {source!r} in csv_delimiters; expected one of {SOURCES}"
+                )
+            if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+                raise ConfigError(
+                    f"invalid csv_delimiters[{source!r}] {delimiter!r}: expected one character "
+                    "other than a quote or a line break, such as ';'"
+                )
 
     def source_prefix(self, source: str) -> str:
         """Return the key prefix of a source folder, ending in '/'."""
@@ -171,13 +240,11 @@ class HumangapConfig:
                     ) from error
         if "lookback_days" in values:
             values["lookback_days"] = int(values["lookback_days"])
-        if isinstance(values.get("exclude_outliers"), str):
-            text = values["exclude_outliers"].strip().lower()
-            if text not in ("true", "false", "1", "0", "yes", "no"):
-                raise ConfigError(
-                    f"invalid exclude_outliers {values['exclude_outliers']!r}: give true or false"
-                )
-            values["exclude_outliers"] = text in ("true", "1", "yes")
+        if isinstance(values.get("max_bad_lines"), str):
+            values["max_bad_lines"] = _parse_int("max_bad_lines", values["max_bad_lines"])
+        for name in ("case_fold_labels", "exclude_outliers"):
+            if isinstance(values.get(name), str):
+                values[name] = _parse_bool(name, values[name])
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +253,28 @@ class HumangapConfig:
         if self.classes is not None:
             values["classes"] = list(self.classes)
         return values
+
+
+def normalise_label(value: str, case_fold: bool) -> str:
+    """Trim surrounding whitespace and, when ``case_fold`` is set, fold the case."""
+    value = value.strip()
+    return value.casefold() if case_fold else value
+
+
+def _parse_int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ConfigError(f"invalid {name} {value!r}: expected an integer") from error
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"invalid {name} {value!r}: expected true or false")
 
 
 def join_key(*parts: str) -> str:
@@ -199,7 +288,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
     Later sources win: the JSON file named by ``HUMANGAP_CONFIG``, then the
     variables ``HUMANGAP_BUCKET``, ``HUMANGAP_PREFIX``, ``HUMANGAP_OUTPUT_PREFIX``,
     ``HUMANGAP_CLASSES`` (comma-separated), ``HUMANGAP_LOOKBACK_DAYS``,
-    ``HUMANGAP_BASELINE`` and ``HUMANGAP_EXCLUDE_OUTLIERS``, then
+    ``HUMANGAP_BASELINE``, ``HUMANGAP_EXCLUDE_OUTLIERS`` and the policy variables
+    listed in docs/configuration.md, then
     ``overrides`` (keys with value ``None`` are ignored).
     """
     values: dict[str, Any] = {}
@@ -220,6 +310,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
         "HUMANGAP_LOOKBACK_DAYS": "lookback_days",
         "HUMANGAP_BASELINE": "baseline",
         "HUMANGAP_EXCLUDE_OUTLIERS": "exclude_outliers",
+        "HUMANGAP_CASE_FOLD_LABELS": "case_fold_labels",
+        "HUMANGAP_EMPTY_LABEL": "empty_label",
+        "HUMANGAP_UNKNOWN_PREDICTED_LABEL": "unknown_predicted_label",
+        "HUMANGAP_EMPTY_FILES": "empty_files",
+        "HUMANGAP_MAX_BAD_LINES": "max_bad_lines",
     }
     for variable, key in environment.items():
         if os.environ.get(variable):

@@ -9,17 +9,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from humangap import annotators, readers, report, slack, trend
 from humangap.config import SOURCES, HumangapConfig, join_key
 from humangap.counts import LabelCounts, count_labels, coverage
 from humangap.stats import StatsSettings
-from humangap.storage import ObjectStore
+from humangap.storage import ObjectStore, StorageError
 from humangap.validation import ValidationFailed, validate_inputs
 from humangap.window import Window, label_window, output_folder, partition_prefix
 
 log = logging.getLogger(__name__)
+
+# Objects read at the same time; boto3 clients are safe to share between threads.
+READ_THREADS = 8
 
 
 def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> dict[str, Any]:
@@ -39,6 +43,7 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
         log.info("Found %d %s file(s) in %s", len(keys[source]), source, windows[source].to_dict())
     for key in skipped:
         log.warning("Skipping %s: not a file type humangap reads (%s)", key, ", ".join(readers.FORMATS))
+    check_source_folders(store, config, [source for source in SOURCES if not keys[source]])
     return {
         "window": window.to_dict(),
         "label_window": labels.to_dict(),
@@ -47,6 +52,91 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
         "output_folder": output_folder(config, window),
         "output_prefix": config.output_prefix,
         "statistics": dataclasses.asdict(config.stats_settings()),
+    }
+
+
+def check_source_folders(store: ObjectStore, config: HumangapConfig, sources: list[str]) -> None:
+    """Raise ``StorageError`` when a source folder contains no object at all.
+
+    A window without partitions is "no data", but a source folder that does not
+    exist means the bucket or prefix is wrong, and saying "no data" would hide that.
+    """
+    missing = [source for source in sources if not store.has_keys(config.source_prefix(source))]
+    if missing:
+        folders = ", ".join(store.url(config.source_prefix(source)) for source in missing)
+        raise StorageError(
+            f"no objects under {folders}: bucket {config.bucket!r} with prefix "
+            f"{config.prefix!r} has no such folder. Check HUMANGAP_BUCKET and HUMANGAP_PREFIX "
+            "(or 'bucket' and 'prefix' in the configuration file)."
+        )
+
+
+def read_inputs(
+    store: ObjectStore, config: HumangapConfig, plan: dict[str, Any]
+) -> dict[str, list[readers.SourceFile]]:
+    """Read every planned file and enforce the run-wide maximum of bad JSON Lines lines."""
+    def read(task: tuple[str, str]) -> readers.SourceFile:
+        source, key = task
+        return readers.read_source_file(store.read_bytes(key), key, source, config)
+
+    tasks = [(source, key) for source in SOURCES for key in plan["keys"][source]]
+    # Reads overlap because a partition of many small objects is bound by S3 latency.
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        parsed = list(pool.map(read, tasks))
+    files: dict[str, list[readers.SourceFile]] = {source: [] for source in SOURCES}
+    for (source, _), item in zip(tasks, parsed):
+        files[source].append(item)
+    bad = [(item.key, item.bad_lines) for items in files.values() for item in items if item.bad_lines]
+    total = sum(len(lines) for _, lines in bad)
+    if total > config.max_bad_lines:
+        # Each file was within the maximum alone; together they are not.
+        details = "; ".join(f"{key} line(s) {lines[:readers.LINES_SHOWN]}" for key, lines in bad)
+        raise readers.InputFormatError(
+            f"{total} JSON Lines line(s) could not be parsed ({details}); max_bad_lines "
+            f"allows {config.max_bad_lines} in a run. Fix or remove those lines, or raise "
+            "max_bad_lines."
+        )
+    for key, lines in bad:
+        log.warning("Skipped %d bad line(s) of %s: %s", len(lines), key, lines[: readers.LINES_SHOWN])
+    return files
+
+
+def data_quality(
+    files: dict[str, list[readers.SourceFile]], config: HumangapConfig, warnings: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Count every repair and exclusion made while reading, for the report."""
+    sources = {}
+    for source, items in files.items():
+        empty = sum(item.empty_labels for item in items)
+        sources[source] = {
+            "rows_read": sum(item.rows_read for item in items),
+            "changed_labels": sum(item.changed_labels for item in items),
+            "empty_label_rows": empty,
+            "excluded_rows": empty if config.empty_label == "exclude" else 0,
+        }
+    unknown = next((w for w in warnings if w["source"] == "predictions"), None)
+    return {
+        "sources": sources,
+        "label_normalisation": {"trim": True, "case_fold": config.case_fold_labels},
+        "empty_label_policy": config.empty_label,
+        "unknown_predicted_labels": {
+            "policy": config.unknown_predicted_label,
+            "rows": int(unknown["unexpected_count"] or 0) if unknown else 0,
+            "labels": unknown["label_counts"] if unknown else {},
+        },
+        "empty_files": {
+            "policy": config.empty_files,
+            "skipped_keys": [item.key for items in files.values() for item in items if item.skipped],
+        },
+        "bad_lines": {
+            "max_bad_lines": config.max_bad_lines,
+            "skipped": [
+                {"key": item.key, "lines": item.bad_lines}
+                for items in files.values()
+                for item in items
+                if item.bad_lines
+            ],
+        },
     }
 
 
@@ -61,16 +151,12 @@ def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[st
     Raises ``ValidationFailed`` after writing ``validation.json`` when an
     expectation fails; nothing else is written then.
     """
-    files = {
-        source: [
-            readers.read_source_file(store.read_bytes(key), key, source, config)
-            for key in plan["keys"][source]
-        ]
-        for source in SOURCES
-    }
+    files = read_inputs(store, config, plan)
     validation_key = join_key(plan["output_folder"], "validation.json")
     try:
-        validated = validate_inputs(files, config.classes)
+        validated = validate_inputs(
+            files, config.classes, unknown_predicted_label=config.unknown_predicted_label
+        )
     except ValidationFailed as error:
         _write_json(store, validation_key, error.result)
         raise ValidationFailed(f"{error} Full result: {store.url(validation_key)}", error.result) from None
@@ -78,11 +164,14 @@ def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[st
     frames = validated.frames
     counts = count_labels(frames["gold"], frames["predictions"], frames["annotations"])
     rows = {source: int(len(frames[source])) for source in SOURCES}
+    quality = data_quality(files, config, validated.result["warnings"])
     log.info("Validated and counted %s rows", rows)
+    log.info("Data quality: %s", json.dumps(quality["sources"]))
     # Counted again without outlier annotators, to exclude them or show the effect.
     outliers = annotators.outlier_ids(counts, validated.classes)
     without = annotators.count_without(frames, outliers) if outliers else None
     return {
+        "data_quality": quality,
         "counts": counts.to_records(),
         "counts_without_outliers": without.to_records() if without is not None else None,
         "classes": validated.classes,
@@ -122,7 +211,16 @@ def publish(
     previous = trend.find_previous(store, output_prefix, plan["window"]["first_date"], run.get("dag_id"))
     table = annotators.annotator_frame(counts, counted["classes"])
     document = report.build_report(
-        counts, counted["classes"], run, inputs, counted["validation"], settings, previous, without, table
+        counts,
+        counted["classes"],
+        run,
+        inputs,
+        counted["validation"],
+        settings,
+        previous,
+        without,
+        table,
+        data_quality=counted.get("data_quality"),
     )
     annotators_key = join_key(folder, "annotators.csv")
     document["annotators"]["annotators_key"] = annotators_key

@@ -69,6 +69,7 @@ def build_report(
     previous: tuple[str, dict[str, Any]] | None = None,
     counts_without_outliers: LabelCounts | None = None,
     annotator_table: pd.DataFrame | None = None,
+    data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the report as a JSON-ready dict (the public contract in docs/report.md).
 
@@ -76,6 +77,7 @@ def build_report(
     ``counts_without_outliers`` are the counts with the outlier annotators' labels
     left out: they drive the baselines when ``settings.exclude_outliers`` is set,
     and otherwise only show the effect of excluding them.
+    ``data_quality`` contains the counts of repairs and excluded rows made while reading.
     """
     settings = settings or StatsSettings()
     table = annotator_table if annotator_table is not None else annotators.annotator_frame(counts, classes)
@@ -134,6 +136,7 @@ def build_report(
         "annotators": section,
         "previous_report_key": previous_key,
         "status": "ok" if models else "no_data",
+        "data_quality": data_quality or {},
     }
 
 

@@ -9,6 +9,7 @@ count of bad rows and up to 10 sample values.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any
 
@@ -16,6 +17,8 @@ import pandas as pd
 
 from humangap.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from humangap.readers import SourceFile
+
+log = logging.getLogger(__name__)
 
 # Great Expectations sends usage statistics by default; humangap never does.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -26,10 +29,16 @@ FILE_COLUMN = "source_file"
 # What to do about each kind of failed expectation.
 FIXES = {
     "expect_column_to_exist": "add the column to the file, or map its name in the 'columns' setting",
-    "expect_column_values_to_not_be_null": "fill in or remove the rows with empty values",
+    "expect_column_values_to_not_be_null": (
+        "fill in or remove the rows with empty values; for an empty label, empty_label "
+        "'exclude' drops and counts such rows instead"
+    ),
     "expect_column_values_to_be_unique": "remove the duplicate rows so each id appears once",
     "expect_compound_columns_to_be_unique": "remove the duplicate rows so each pair appears once",
-    "expect_column_values_to_be_in_set": "correct the labels, or add the class to the 'classes' setting",
+    "expect_column_values_to_be_in_set": (
+        "correct the labels or add the class to the 'classes' setting; for predictions, "
+        "unknown_predicted_label 'warn' scores them as wrong instead"
+    ),
     "expect_column_values_to_be_between": "scores must be probabilities in [0, 1]",
 }
 
@@ -62,7 +71,10 @@ def class_set(gold_files: list[SourceFile], configured: tuple[str, ...] | None) 
     return sorted(labels), "gold"
 
 
-def _expectations(source: str, columns: list[str], classes: list[str], configured: bool) -> list[Any]:
+def _expectations(
+    source: str, columns: list[str], classes: list[str] | None, configured: bool
+) -> list[Any]:
+    """Return the value expectations of a source; ``classes=None`` skips the class check."""
     import great_expectations as gx
 
     expect = gx.expectations
@@ -86,7 +98,7 @@ def _expectations(source: str, columns: list[str], classes: list[str], configure
     if source == "annotations" and {"item_id", "annotator_id"} <= set(columns):
         checks.append(expect.ExpectCompoundColumnsToBeUnique(column_list=["item_id", "annotator_id"]))
     label_column = "predicted_label" if source == "predictions" else "label"
-    if label_column in columns and (source != "gold" or configured):
+    if classes is not None and label_column in columns and (source != "gold" or configured):
         checks.append(expect.ExpectColumnValuesToBeInSet(column=label_column, value_set=classes))
     if source == "predictions" and "score" in columns:
         checks.append(expect.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1))
@@ -170,14 +182,45 @@ def _failure(source: str, files: list[str], check: dict[str, Any], frame: pd.Dat
     return failure
 
 
+def _is_warning(source: str, check: dict[str, Any], unknown_predicted_label: str) -> bool:
+    """Return True for a failed check that the configuration makes a warning."""
+    kind = check["expectation_config"]["type"]
+    return (
+        unknown_predicted_label == "warn"
+        and source == "predictions"
+        and kind == "expect_column_values_to_be_in_set"
+    )
+
+
+def unknown_label_counts(frame: pd.DataFrame, column: str, classes: list[str]) -> dict[str, int]:
+    """Return how many rows carry each label outside ``classes``."""
+    labels = frame[column]
+    unknown = labels[labels.notna() & ~labels.isin(classes)]
+    return {str(label): int(n) for label, n in unknown.value_counts().sort_index().items()}
+
+
 def validate_inputs(
-    files: dict[str, list[SourceFile]], configured_classes: tuple[str, ...] | None
+    files: dict[str, list[SourceFile]],
+    configured_classes: tuple[str, ...] | None,
+    *,
+    unknown_predicted_label: str = "fail",
 ) -> ValidatedInputs:
-    """Validate every source, returning the combined frames or raising ``ValidationFailed``."""
+    """Validate every source, returning the combined frames or raising ``ValidationFailed``.
+
+    With ``unknown_predicted_label="warn"`` a predicted label outside the class
+    set is listed under ``warnings`` with its count instead of failing the run.
+    """
     classes, class_source = class_set(files["gold"], configured_classes)
+    # A gold file without its label column already fails. Checking labels against a
+    # class set read without that file would flag labels that may well be correct.
+    gold_complete = all(
+        set(REQUIRED_COLUMNS["gold"]) <= set(item.frame.columns) for item in files["gold"]
+    )
+    check_classes = class_source == "configured" or gold_complete
     context = _new_context()
     sources: dict[str, Any] = {}
     failures: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     frames: dict[str, pd.DataFrame] = {}
     for source, items in files.items():
         known = REQUIRED_COLUMNS[source] + OPTIONAL_COLUMNS[source]
@@ -210,13 +253,22 @@ def validate_inputs(
         frame[FILE_COLUMN] = frame[FILE_COLUMN].astype("category")
         entry["rows"] = int(sum(len(item.frame) for item in items))
         present = [name for name in known if name in frame.columns]
-        checks = _expectations(source, present, classes, class_source == "configured")
+        checks = _expectations(
+            source, present, classes if check_classes else None, class_source == "configured"
+        )
         result = _run_suite(context, f"{source}_values", frame[present], checks)
         for check in result["results"]:
             check["files"] = entry["files"]
             entry["results"].append(check)
-            if not check["success"]:
-                failures.append(_failure(source, entry["files"], check, frame))
+            if check["success"]:
+                continue
+            failure = _failure(source, entry["files"], check, frame)
+            if _is_warning(source, check, unknown_predicted_label):
+                failure["label_counts"] = unknown_label_counts(frame, "predicted_label", classes)
+                log.warning("%s", format_failures([failure], "Input warning"))
+                warnings.append(failure)
+            else:
+                failures.append(failure)
         frames[source] = frame
         sources[source] = entry
     evaluated = sum(len(entry["results"]) for entry in sources.values())
@@ -227,6 +279,7 @@ def validate_inputs(
         "classes": classes,
         "class_set_source": class_source,
         "failures": failures,
+        "warnings": warnings,
         "sources": sources,
     }
     if failures:
@@ -234,9 +287,9 @@ def validate_inputs(
     return ValidatedInputs(frames=frames, classes=classes, result=summary)
 
 
-def format_failures(failures: list[dict[str, Any]]) -> str:
+def format_failures(failures: list[dict[str, Any]], title: str = "Input validation failed") -> str:
     """Describe failed expectations, one per line, for an error message or a log."""
-    lines = [f"Input validation failed: {len(failures)} expectation(s) not met."]
+    lines = [f"{title}: {len(failures)} expectation(s) not met."]
     for failure in failures:
         files = ", ".join(failure["files"][:5])
         if len(failure["files"]) > 5:

@@ -55,16 +55,17 @@ def parse_date(value: str, name: str) -> dt.date:
 
 
 def window_from_interval(start: dt.datetime, end: dt.datetime) -> Window:
-    """Return the dates of a data interval ``[start, end)``, taken in UTC.
+    """Return the partition dates of a data interval ``[start, end)``, taken in UTC.
 
-    A daily interval from 2026-11-04T00:00Z to 2026-11-05T00:00Z is the one
-    date 2026-11-04. An interval that starts mid-day reads the date it starts on.
-    An empty interval (start equal to end) reads the date of its start.
+    The window runs from the UTC date of ``start`` to the UTC date one day before
+    ``end``. Back-to-back intervals of a day or more so read each date exactly once,
+    whatever time of day they start. A daily interval from 2026-11-04T23:30Z to
+    2026-11-05T23:30Z reads 2026-11-04 only, and the next run reads 2026-11-05.
+    An interval shorter than a day reads the date it starts on.
     """
-    first = start.astimezone(dt.timezone.utc)
-    last = end.astimezone(dt.timezone.utc)
-    last_date = (last - dt.timedelta(microseconds=1)).date() if last > first else first.date()
-    return Window(first.date(), max(first.date(), last_date))
+    first = start.astimezone(dt.timezone.utc).date()
+    last = (end.astimezone(dt.timezone.utc) - dt.timedelta(days=1)).date()
+    return Window(first, max(first, last))
 
 
 def resolve_window(

@@ -34,6 +34,15 @@ def test_column_mapping():
         pytest.param({"bucket": "b", "exclude_outliers": "maybe"}, "invalid exclude_outliers 'maybe'", id="bad-exclude"),
         pytest.param({"bucket": "b", "bootstrap_resamples": 10}, "invalid bootstrap_resamples 10", id="few-resamples"),
         pytest.param({"bucket": "b", "seed": -1}, "invalid seed -1", id="negative-seed"),
+        pytest.param({"bucket": "b", "empty_label": "drop"}, "invalid empty_label 'drop'", id="empty-label-policy"),
+        pytest.param({"bucket": "b", "unknown_predicted_label": "ignore"}, "invalid unknown_predicted_label", id="unknown-label-policy"),
+        pytest.param({"bucket": "b", "empty_files": "ignore"}, "invalid empty_files 'ignore'", id="empty-files-policy"),
+        pytest.param({"bucket": "b", "max_bad_lines": -1}, "invalid max_bad_lines -1", id="negative-bad-lines"),
+        pytest.param({"bucket": "b", "max_bad_lines": "many"}, "invalid max_bad_lines 'many'", id="text-bad-lines"),
+        pytest.param({"bucket": "b", "case_fold_labels": "maybe"}, "invalid case_fold_labels 'maybe'", id="case-fold-text"),
+        pytest.param({"bucket": "b", "csv_delimiters": {"gold": ";;"}}, "invalid csv_delimiters", id="long-delimiter"),
+        pytest.param({"bucket": "b", "csv_delimiters": {"golds": ";"}}, "unknown source 'golds'", id="delimiter-source"),
+        pytest.param({"bucket": "b", "classes": ["a", " "]}, "classes has an empty name", id="blank-class"),
     ],
 )
 def test_invalid_config_rejected(values, message):
@@ -78,3 +87,18 @@ def test_load_config_missing_file(monkeypatch, tmp_path):
     monkeypatch.setenv("HUMANGAP_CONFIG", str(tmp_path / "absent.json"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_config()
+
+
+def test_policy_defaults_and_environment(monkeypatch):
+    config = HumangapConfig(bucket="b")
+    assert (config.empty_label, config.unknown_predicted_label, config.empty_files) == ("exclude", "fail", "fail")
+    assert (config.max_bad_lines, config.case_fold_labels, config.csv_delimiters) == (0, False, {})
+    monkeypatch.delenv("HUMANGAP_CONFIG", raising=False)
+    monkeypatch.setenv("HUMANGAP_BUCKET", "b")
+    monkeypatch.setenv("HUMANGAP_CASE_FOLD_LABELS", "true")
+    monkeypatch.setenv("HUMANGAP_MAX_BAD_LINES", "3")
+    monkeypatch.setenv("HUMANGAP_UNKNOWN_PREDICTED_LABEL", "warn")
+    loaded = load_config()
+    assert loaded.case_fold_labels is True
+    assert loaded.max_bad_lines == 3
+    assert loaded.unknown_predicted_label == "warn"

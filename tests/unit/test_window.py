@@ -72,3 +72,23 @@ def test_output_and_partition_keys():
     assert partition_prefix(config, "gold", day) == "team/data/gold/dt=2026-11-04/"
     assert output_folder(config, Window(day, day)) == "team/reports/dt=2026-11-04/"
     assert output_folder(config, Window(day, dt.date(2026, 11, 5))) == "team/reports/window=2026-11-04_2026-11-05/"
+
+
+def test_late_daily_interval_reads_one_date():
+    start = dt.datetime(2026, 11, 4, 23, 30, tzinfo=UTC)
+    assert window_from_interval(start, start + dt.timedelta(days=1)).dates() == [dt.date(2026, 11, 4)]
+
+
+def test_back_to_back_intervals_read_each_date_once():
+    start = dt.datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+    dates = []
+    for day in range(5):
+        first = start + dt.timedelta(days=day)
+        dates += window_from_interval(first, first + dt.timedelta(days=1)).dates()
+    assert dates == [dt.date(2026, 11, 1) + dt.timedelta(days=n) for n in range(5)]
+
+
+def test_weekly_interval_reads_seven_dates():
+    start = dt.datetime(2026, 11, 2, tzinfo=UTC)
+    window = window_from_interval(start, start + dt.timedelta(days=7))
+    assert window == Window(dt.date(2026, 11, 2), dt.date(2026, 11, 8))
