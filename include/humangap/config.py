@@ -48,6 +48,12 @@ class HumangapConfig:
     columns:
         Per source, a map from canonical column name to the name in the files,
         for example ``{"predictions": {"predicted_label": "pred_label"}}``.
+    report_link_base_url:
+        When set, the Slack message links to this URL followed by ``/<folder name>``,
+        such as the Airflow plugin's ``https://airflow.example.com/humangap/reports``.
+    presigned_url_seconds:
+        When set and no base URL is, the Slack message links to a presigned S3 URL
+        of ``report.html`` valid this many seconds (1 to 604800, S3's maximum).
     """
 
     bucket: str
@@ -56,8 +62,22 @@ class HumangapConfig:
     classes: tuple[str, ...] | None = None
     lookback_days: int = 30
     columns: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    report_link_base_url: str | None = None
+    presigned_url_seconds: int | None = None
 
     def __post_init__(self) -> None:
+        if self.report_link_base_url and not self.report_link_base_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ConfigError(
+                f"invalid report_link_base_url {self.report_link_base_url!r}: give an http(s) "
+                "URL, for example https://airflow.example.com/humangap/reports"
+            )
+        if self.presigned_url_seconds is not None and not 1 <= self.presigned_url_seconds <= 604800:
+            raise ConfigError(
+                f"invalid presigned_url_seconds {self.presigned_url_seconds}: S3 signs URLs "
+                "for 1 to 604800 seconds (7 days)"
+            )
         if not self.bucket or "/" in self.bucket:
             raise ConfigError(
                 f"invalid bucket {self.bucket!r}: give a bucket name without '/', "
@@ -107,6 +127,14 @@ class HumangapConfig:
             values["classes"] = tuple(str(name) for name in values["classes"])
         if "lookback_days" in values:
             values["lookback_days"] = int(values["lookback_days"])
+        if values.get("presigned_url_seconds") is not None:
+            try:
+                values["presigned_url_seconds"] = int(values["presigned_url_seconds"])
+            except ValueError as error:
+                raise ConfigError(
+                    f"invalid presigned_url_seconds {values['presigned_url_seconds']!r}: "
+                    "give a whole number of seconds"
+                ) from error
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,7 +155,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
 
     Later sources win: the JSON file named by ``HUMANGAP_CONFIG``, then the
     variables ``HUMANGAP_BUCKET``, ``HUMANGAP_PREFIX``, ``HUMANGAP_OUTPUT_PREFIX``,
-    ``HUMANGAP_CLASSES`` (comma-separated) and ``HUMANGAP_LOOKBACK_DAYS``, then
+    ``HUMANGAP_CLASSES`` (comma-separated), ``HUMANGAP_LOOKBACK_DAYS``,
+    ``HUMANGAP_REPORT_LINK_BASE_URL`` and ``HUMANGAP_PRESIGNED_URL_SECONDS``, then
     ``overrides`` (keys with value ``None`` are ignored).
     """
     values: dict[str, Any] = {}
@@ -146,6 +175,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
         "HUMANGAP_PREFIX": "prefix",
         "HUMANGAP_OUTPUT_PREFIX": "output_prefix",
         "HUMANGAP_LOOKBACK_DAYS": "lookback_days",
+        "HUMANGAP_REPORT_LINK_BASE_URL": "report_link_base_url",
+        "HUMANGAP_PRESIGNED_URL_SECONDS": "presigned_url_seconds",
     }
     for variable, key in environment.items():
         if os.environ.get(variable):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from humangap import readers, report, slack
+from humangap import html_report, readers, report, slack
 from humangap.config import SOURCES, HumangapConfig, join_key
 from humangap.counts import LabelCounts, count_labels, coverage
 from humangap.storage import ObjectStore
@@ -43,6 +43,10 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
         "keys": keys,
         "skipped_keys": skipped,
         "output_folder": output_folder(config, window),
+        "link": {
+            "base_url": config.report_link_base_url,
+            "presigned_url_seconds": config.presigned_url_seconds,
+        },
     }
 
 
@@ -51,19 +55,29 @@ def _write_json(store: ObjectStore, key: str, value: Any) -> None:
     store.write_bytes(key, data, "application/json")
 
 
-def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[str, Any]) -> dict[str, Any]:
+def validate_and_count(
+    store: ObjectStore,
+    config: HumangapConfig,
+    plan: dict[str, Any],
+    output_store: ObjectStore | None = None,
+    progress: Callable[[list[str], str], Iterable[str]] | None = None,
+) -> dict[str, Any]:
     """Read and validate every input, write ``validation.json``, and count labels.
 
     Raises ``ValidationFailed`` after writing ``validation.json`` when an
-    expectation fails; nothing else is written then.
+    expectation fails; nothing else is written then. ``output_store`` receives
+    ``validation.json`` when the outputs go elsewhere than the inputs, and
+    ``progress(keys, source)`` can wrap each source's keys, as in a progress bar.
     """
+    wrap = progress or (lambda keys, source: keys)
     files = {
         source: [
             readers.read_source_file(store.read_bytes(key), key, source, config)
-            for key in plan["keys"][source]
+            for key in wrap(plan["keys"][source], source)
         ]
         for source in SOURCES
     }
+    store = output_store or store
     validation_key = join_key(plan["output_folder"], "validation.json")
     try:
         validated = validate_inputs(files, config.classes)
@@ -90,13 +104,19 @@ def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[st
 
 
 def publish(
-    store: ObjectStore, plan: dict[str, Any], counted: dict[str, Any], run: dict[str, Any]
+    store: ObjectStore,
+    plan: dict[str, Any],
+    counted: dict[str, Any],
+    run: dict[str, Any],
+    output_store: ObjectStore | None = None,
 ) -> dict[str, Any]:
     """Write the report files, ``report.json`` last, and return the Slack message.
 
     ``report.json`` is the commit marker: readers trust a folder only once it
-    has one, and a rerun overwrites every file of the folder.
+    has one, and a rerun overwrites every file of the folder. The files go to
+    ``output_store`` when given, else to ``store``.
     """
+    store = output_store or store
     folder = plan["output_folder"]
     inputs = {
         source: {"keys": plan["keys"][source], "rows": counted["rows"][source]}
@@ -109,19 +129,31 @@ def publish(
     counts = LabelCounts.from_records(counted["counts"])
     document = report.build_report(counts, counted["classes"], run, inputs, counted["validation"])
     report_key = join_key(folder, "report.json")
-    message = slack.build_message(document, store.url(join_key(folder, "report.html")))
+    html_key = join_key(folder, "report.html")
+    message = slack.build_message(document, slack.report_link(store, html_key, plan.get("link")))
     store.write_bytes(join_key(folder, "per_class.csv"), report.render_csv(document), "text/csv")
-    store.write_bytes(join_key(folder, "report.html"), report.render_html(document), "text/html")
+    history = html_report.load_history(store, folder)
+    store.write_bytes(html_key, html_report.render_html(document, history), "text/html")
     _write_json(store, join_key(folder, "slack_message.json"), message)
     _write_json(store, report_key, document)
     log.info("Published %s", store.url(report_key))
-    return {"report_key": report_key, "report_url": store.url(report_key), "slack_message": message}
+    return {
+        "report_key": report_key,
+        "report_url": store.url(report_key),
+        "generated_at": document["generated_at"],
+        "slack_message": message,
+    }
 
 
 def run_report(
-    store: ObjectStore, config: HumangapConfig, window: Window, run: dict[str, Any]
+    store: ObjectStore,
+    config: HumangapConfig,
+    window: Window,
+    run: dict[str, Any],
+    output_store: ObjectStore | None = None,
+    progress: Callable[[list[str], str], Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """Run every step in this process and return what ``publish`` returns."""
     plan = plan_inputs(store, config, window)
-    counted = validate_and_count(store, config, plan)
-    return publish(store, plan, counted, run)
+    counted = validate_and_count(store, config, plan, output_store, progress)
+    return publish(store, plan, counted, run, output_store)
