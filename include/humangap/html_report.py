@@ -100,6 +100,10 @@ def fraction(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _has_pair(bounds: Any) -> bool:
+    return bool(bounds) and len(bounds) == 2 and None not in bounds
+
+
 def interval(bounds: Any, digits: int = 3) -> str:
     """Format ``[low, high]`` as ``[low, high]``, or "" when there is no interval."""
     if not bounds or len(bounds) != 2 or None in bounds:
@@ -110,6 +114,13 @@ def interval(bounds: Any, digits: int = 3) -> str:
 def points(value: float | None) -> str:
     """Format a gap or change, a fraction, as signed percentage points."""
     return "–" if value is None else f"{value * 100:+.1f}"
+
+
+def points_interval(bounds: Any) -> str:
+    """Format ``[low, high]`` fractions as signed points, or "" when there is no interval."""
+    if not _has_pair(bounds):
+        return ""
+    return f"[{bounds[0] * 100:+.1f}, {bounds[1] * 100:+.1f}]"
 
 
 def window_text(report: dict[str, Any]) -> str:
@@ -298,14 +309,9 @@ def _with_interval(value: float | None, bounds: Any) -> str:
 
 
 def _gap_cell(row: dict[str, Any]) -> str:
-    gap = row.get("gap")
-    extra = interval([b * 100 for b in row["gap_ci"]], 1) if _has_pair(row.get("gap_ci")) else ""
-    text = points(gap)
+    text = points(row.get("gap"))
+    extra = points_interval(row.get("gap_ci"))
     return f'{text}<br><span class="note">{extra}</span>' if extra else text
-
-
-def _has_pair(bounds: Any) -> bool:
-    return bool(bounds) and len(bounds) == 2 and None not in bounds
 
 
 def _trend_cell(row: dict[str, Any]) -> str:
@@ -313,9 +319,9 @@ def _trend_cell(row: dict[str, Any]) -> str:
     if not trend:
         return "–"
     text = points(trend.get("gap_change"))
-    if _has_pair(trend.get("gap_change_ci")):
-        low, high = trend["gap_change_ci"]
-        text += f'<br><span class="note">[{low * 100:+.1f}, {high * 100:+.1f}]</span>'
+    extra = points_interval(trend.get("gap_change_ci"))
+    if extra:
+        text += f'<br><span class="note">{extra}</span>'
     if trend.get("regression"):
         text += '<br><span class="regression">regression</span>'
     return text

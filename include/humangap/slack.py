@@ -27,6 +27,7 @@ from humangap.html_report import (
     at_or_past_human,
     model_label,
     points,
+    points_interval,
     regressions,
     status_words,
     validation_warnings,
@@ -75,16 +76,13 @@ def _name(row: dict[str, Any]) -> str:
     return escape(shorten(str(row.get("class")), MAX_CLASS_NAME))
 
 
-def _interval_points(bounds: Any) -> str:
-    if not bounds or len(bounds) != 2 or None in bounds:
-        return ""
-    return f" [{bounds[0] * 100:+.1f}, {bounds[1] * 100:+.1f}]"
-
-
 def priority_text(row: dict[str, Any]) -> str:
     """Return one priority in words: class, gap with its interval, status."""
     gap = row.get("gap")
-    text = f"{_name(row)}: gap {points(gap)} points{_interval_points(row.get('gap_ci'))}"
+    text = f"{_name(row)}: gap {points(gap)} points"
+    bounds = points_interval(row.get("gap_ci"))
+    if bounds:
+        text += f" {bounds}"
     text += f", {status_words(row)}"
     if at_or_past_human(row) and row.get("model_accuracy") is not None:
         text += f" (model accuracy {row['model_accuracy']:.2f})"
