@@ -23,6 +23,7 @@ CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--hide-scrollbars",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -81,7 +82,8 @@ class _Session:
     def __init__(self, websocket_url: str) -> None:
         from websockets.sync.client import connect
 
-        self.socket = connect(websocket_url, max_size=None, open_timeout=10)
+        self._connection = connect(websocket_url, max_size=None, open_timeout=10)
+        self.socket = self._connection.__enter__()
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
         self.session_id: str | None = None
@@ -121,7 +123,7 @@ class _Session:
             raise BrowserError(f"timed out waiting for {waiting_for} from Chromium") from None
 
     def close(self) -> None:
-        self.socket.close()
+        self._connection.__exit__(None, None, None)
 
 
 def _devtools_url(profile: Path, process: subprocess.Popen, timeout: float) -> str:
