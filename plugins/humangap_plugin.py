@@ -58,7 +58,9 @@ def _page(folder: str | None) -> HTMLResponse:
         raise HTTPException(status_code=404, detail=str(error)) from None
     except ConfigError as error:
         log.error("The Human gap view has no valid configuration: %s", error)
-        raise HTTPException(status_code=500, detail=f"humangap is not configured: {error}") from None
+        raise HTTPException(
+            status_code=500, detail=f"humangap is not configured: {error}"
+        ) from None
     log.info("Serving the human gap report %s", name)
     return HTMLResponse(body, headers=SECURITY_HEADERS)
 

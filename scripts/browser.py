@@ -51,7 +51,7 @@ class PageResult:
         Every URL the page requested, in order.
     failed:
         Requests that failed, each ``{"url", "error"}``: network errors, blocked
-        requests and HTTP answers of 400 or more.
+        requests and HTTP responses with status 400 or more.
     console_errors:
         Console messages and uncaught exceptions at error level.
     evaluated:

@@ -34,7 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="path of report.html")
     parser.add_argument("output", type=Path, help="path of the PNG to write")
-    parser.add_argument("--width", type=int, default=1100, help="page width in CSS pixels (default 1100)")
+    parser.add_argument(
+        "--width", type=int, default=1100, help="page width in CSS pixels (default 1100)"
+    )
     args = parser.parse_args()
     if not args.report.is_file():
         print(f"error: {args.report} is not a file; run make demo first", file=sys.stderr)
@@ -44,12 +46,17 @@ def main() -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{args.report.name}"
-        result = browser.open_page(url, screenshot=args.output, width=args.width, evaluate=LOADED_CHARTS)
+        result = browser.open_page(
+            url, screenshot=args.output, width=args.width, evaluate=LOADED_CHARTS
+        )
     finally:
         server.shutdown()
         server.server_close()
     if result.failed or not result.evaluated:
-        print(f"error: failed requests {result.failed}, {result.evaluated} chart(s) loaded", file=sys.stderr)
+        print(
+            f"error: failed requests {result.failed}, {result.evaluated} chart(s) loaded",
+            file=sys.stderr,
+        )
         return 1
     print(f"Wrote {args.output} ({result.evaluated} chart(s))")
     return 0

@@ -51,7 +51,7 @@ def input_store(location: str, endpoint_url: str | None) -> tuple[Any, dict[str,
             f"--input {location} is not a folder: give a folder in the input layout "
             "or an s3://bucket/prefix URL"
         )
-    # The folder stands in for the bucket, so its prefix is "" and the bucket name
+    # The folder replaces the bucket, so its prefix is "" and the bucket name
     # only has to be valid.
     return LocalStore(folder), {"bucket": "local-folder", "prefix": ""}
 
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"humangap {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+
     build = commands.add_parser(
         "report",
         help="build a report from local files or S3, as the DAG does",
@@ -89,23 +90,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", required=True,
         help="folder in the input layout, or s3://bucket/prefix",
     )
-    build.add_argument("--from", dest="first_date", required=True, help="first prediction date, YYYY-MM-DD")
-    build.add_argument("--to", dest="last_date", help="last prediction date, YYYY-MM-DD (default: --from)")
+    build.add_argument(
+        "--from", dest="first_date", required=True, help="first prediction date, YYYY-MM-DD"
+    )
+    build.add_argument(
+        "--to", dest="last_date", help="last prediction date, YYYY-MM-DD (default: --from)"
+    )
     build.add_argument("--out", required=True, type=Path, help="folder the outputs are written to")
     build.add_argument("--endpoint-url", help="S3 endpoint URL, for MinIO or a local S3 server")
     build.add_argument(
         "--classes", help="comma-separated class set (default: the gold labels seen)"
     )
-    build.add_argument("--lookback-days", type=int, help="days of labels read before the window (default 30)")
+    build.add_argument(
+        "--lookback-days", type=int, help="days of labels read before the window (default 30)"
+    )
     build.add_argument(
         "--output-prefix", help="folder of the reports inside --out (default: reports)"
     )
+
     progress = build.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress", dest="progress", action="store_true", default=None,
         help=f"always show a progress bar (default: with {PROGRESS_MIN_FILES} or more files)",
     )
-    progress.add_argument("--no-progress", dest="progress", action="store_false", help="never show one")
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never show one"
+    )
     return parser
 
 
@@ -121,6 +131,7 @@ def run_report_command(args: argparse.Namespace) -> int:
         overrides["classes"] = [name.strip() for name in args.classes.split(",") if name.strip()]
     # HUMANGAP_BUCKET and HUMANGAP_PREFIX name the DAG's bucket; --input replaces them.
     config = load_config(overrides)
+
     window = resolve_window(args.first_date, args.last_date, None, None)
     output = LocalStore(args.out)
     plan = pipeline.plan_inputs(store, config, window)
@@ -128,6 +139,7 @@ def run_report_command(args: argparse.Namespace) -> int:
     counted = pipeline.validate_and_count(
         store, config, plan, output, progress_bar(total, args.progress)
     )
+
     run = {
         "dag_id": None,
         "run_id": None,

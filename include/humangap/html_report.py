@@ -7,7 +7,7 @@ names, model versions, annotator ids, keys) is HTML-escaped.
 
 Fields added to ``report.json`` after the first version (intervals, ``status``,
 ``trend``, ``confusions``, ``annotators``) are read with ``dict.get``, and the page
-says what is missing when a report does not have them.
+states what is missing when a report does not have them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
 background:#fafafa;line-height:1.4}
 main{max-width:1180px;margin:0 auto;padding:1.2em 1.5em}
-h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.3em;margin:1.4em 0 .4em;border-bottom:2px solid #ddd}
+h1{font-size:1.6em;margin:.2em 0}
+h2{font-size:1.3em;margin:1.4em 0 .4em;border-bottom:2px solid #ddd}
 h3{font-size:1.05em;margin:1em 0 .3em}
 section.model{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.4em 1.2em 1em;
 margin:1.2em 0}
@@ -56,7 +57,8 @@ table{border-collapse:collapse;font-size:.9em;margin:.4em 0}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;vertical-align:top}
 th{background:#f0f0f0}td.text,th.text{text-align:left}
 .status{font-weight:600;white-space:nowrap}
-.behind_human,.humans_ahead{color:#b00020}.at_human_level,.model_at_or_past_human_level{color:#1b5e20}
+.behind_human,.humans_ahead{color:#b00020}
+.at_human_level,.model_at_or_past_human_level{color:#1b5e20}
 .ahead_of_human{color:#0d47a1}.insufficient_data,.not_measured{color:#666}
 .regression{color:#b00020;font-weight:600}
 .note{color:#555;font-size:.9em}dl.facts{display:grid;grid-template-columns:max-content 1fr;
@@ -83,7 +85,7 @@ def status_key(row: dict[str, Any]) -> str:
 
 
 def status_words(row: dict[str, Any]) -> str:
-    """Return where a class stands, in the words shown to people."""
+    """Return the status of a class in the words shown to people."""
     key = status_key(row)
     return STATUS_WORDS.get(key) or ASSESSMENT_WORDS.get(key) or key.replace("_", " ")
 
@@ -105,7 +107,7 @@ def _has_pair(bounds: Any) -> bool:
 
 
 def interval(bounds: Any, digits: int = 3) -> str:
-    """Format ``[low, high]`` as ``[low, high]``, or "" when there is no interval."""
+    """Format an interval of fractions to ``digits`` decimals, or "" when there is none."""
     if not bounds or len(bounds) != 2 or None in bounds:
         return ""
     return f"[{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
@@ -117,7 +119,7 @@ def points(value: float | None) -> str:
 
 
 def points_interval(bounds: Any) -> str:
-    """Format ``[low, high]`` fractions as signed points, or "" when there is no interval."""
+    """Format an interval of fractions as signed percentage points, or "" when there is none."""
     if not _has_pair(bounds):
         return ""
     return f"[{bounds[0] * 100:+.1f}, {bounds[1] * 100:+.1f}]"
@@ -350,6 +352,7 @@ def class_table(model: dict[str, Any]) -> str:
     if has_confusions:
         head.append('<th class="text">most confused with: model / humans</th>')
     head.append('<th class="text">note</th>')
+
     lines = ["<table class=\"classes\"><thead><tr>", *head, "</tr></thead><tbody>"]
     for row in rows:
         rank = row.get("priority_rank")
@@ -363,6 +366,7 @@ def class_table(model: dict[str, Any]) -> str:
             f"<td>{_with_interval(row.get('human_accuracy'), row.get('human_accuracy_ci'))}</td>",
             f"<td>{_gap_cell(row)}</td>",
         ]
+
         if has_trend:
             cells.append(f"<td>{_trend_cell(row)}</td>")
         if has_confusions:
@@ -376,13 +380,16 @@ def class_table(model: dict[str, Any]) -> str:
                     f"{esc(', '.join(str(label) for label in far_more))}</span>"
                 )
             cells.append(f'<td class="text">{text}</td>')
-        cells.append(f'<td class="text note">{esc(row.get("note") or row.get("reason") or "")}</td>')
+        note = row.get("note") or row.get("reason") or ""
+        cells.append(f'<td class="text note">{esc(note)}</td>')
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)
 
 
-def model_section(model: dict[str, Any], report: dict[str, Any], history: list[dict[str, Any]]) -> str:
+def model_section(
+    model: dict[str, Any], report: dict[str, Any], history: list[dict[str, Any]]
+) -> str:
     """Return the section of one model version: headline, charts and table."""
     name = model_label(model.get("model_version"))
     rows = model.get("classes", [])
@@ -390,6 +397,7 @@ def model_section(model: dict[str, Any], report: dict[str, Any], history: list[d
     at_level = sum(at_or_past_human(row) for row in rows)
     parts = [f'<section class="model"><h2>Model {esc(name)}</h2>']
     parts.append(f"<p>{esc(model.get('summary', ''))}</p>")
+
     facts = [
         f"{at_level} of {len(measured)} measured classes at or past human level",
     ]
@@ -406,6 +414,7 @@ def model_section(model: dict[str, Any], report: dict[str, Any], history: list[d
     if found:
         facts.append("regressions since the last report: " + ", ".join(r["class"] for r in found))
     parts.append('<p class="note">' + esc("; ".join(facts)) + ".</p>")
+
     has_intervals = any(_has_pair(row.get("model_accuracy_ci")) for row in rows)
     caption = "Model and human accuracy per class, highest priority at the top"
     caption += "; bars are 95% intervals." if has_intervals else "; this report has no intervals."
@@ -419,7 +428,8 @@ def model_section(model: dict[str, Any], report: dict[str, Any], history: list[d
     parts.append(
         _figure(
             trend_chart(model, report, history), f"Gap per class over recent reports for {name}",
-            f"Gap per class over the recent reports (the first {TREND_CLASSES} classes by priority).",
+            f"Gap per class over the recent reports (the first {TREND_CLASSES} classes by "
+            "priority).",
             "No earlier report of this model version under the same output prefix: no trend yet.",
         )
     )
@@ -448,6 +458,7 @@ def inputs_section(report: dict[str, Any]) -> str:
         ),
         ("full validation result", validation.get("result_key", "–")),
     ]
+
     for source in ("predictions", "gold", "annotations"):
         entry = inputs.get(source) or {}
         items.append(
@@ -461,6 +472,7 @@ def inputs_section(report: dict[str, Any]) -> str:
     for name in ("predictions_without_gold", "annotations_without_gold"):
         if name in inputs:
             items.append((name.replace("_", " "), f"{inputs[name]:,} rows (not scored)"))
+
     warnings = validation_warnings(report)
     parts = ["<h2>Inputs and validation</h2>", _facts(items)]
     if warnings:
@@ -492,7 +504,7 @@ def validation_warnings(report: dict[str, Any]) -> list[str]:
 
 
 def annotators_section(report: dict[str, Any]) -> str:
-    """Return the annotator summary, or say that the report has none."""
+    """Return the annotator summary, or a note that the report has none."""
     annotators = report.get("annotators")
     parts = ["<h2>Annotators</h2>"]
     if not annotators:
@@ -502,14 +514,19 @@ def annotators_section(report: dict[str, Any]) -> str:
         reason = annotators.get("reason") or "not available"
         parts.append(f'<p class="note">Annotator statistics: {esc(reason)}</p>')
         return "".join(parts)
+
     alpha = annotators.get("alpha")
     items = [
         ("annotators", annotators.get("count", "–")),
         ("Krippendorff's alpha", "–" if alpha is None else f"{alpha:.3f}"),
         ("items with two or more labels", annotators.get("items_with_two_or_more_labels", "–")),
-        ("outliers excluded from the baseline", "yes" if annotators.get("excluded_outliers") else "no"),
+        (
+            "outliers excluded from the baseline",
+            "yes" if annotators.get("excluded_outliers") else "no",
+        ),
     ]
     parts.append(_facts(items))
+
     outliers = annotators.get("outliers") or []
     if outliers:
         parts.append(
@@ -525,6 +542,7 @@ def annotators_section(report: dict[str, Any]) -> str:
                 f"<td>{'–' if p_value is None else f'{p_value:.2g}'}</td></tr>"
             )
         parts.append("</tbody></table>")
+
     per_class = annotators.get("alpha_per_class") or {}
     if per_class:
         cells = "".join(

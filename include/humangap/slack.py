@@ -1,7 +1,7 @@
 """The Slack summary of a report, and its delivery to an incoming webhook.
 
 ``build_message`` returns a webhook payload: Block Kit ``blocks`` and a one-paragraph
-``text`` fallback that says the same. Per model version it shows the window, the top
+``text`` fallback with the same content. Per model version it shows the window, the top
 three priorities with gap, interval and status in words, how many classes are at or
 past human level and the regressions since the last report; then the input warnings
 and a link to the full report. The payload stays within Slack's limits (50 blocks,
@@ -9,9 +9,9 @@ and a link to the full report. The payload stays within Slack's limits (50 block
 model versions or long class names still posts and links to the full report.
 
 ``post_message`` sends a payload through any ``send`` callable (for example the
-Slack provider hook's client), waiting as a 429 answer's ``Retry-After`` asks.
-``deliver_once`` adds a marker object beside the report so that a retried task
-does not post the same report twice.
+Slack provider hook's client), waiting as a 429 response's ``Retry-After`` header requests.
+``deliver_once`` writes a marker object under the output prefix so that a retried
+task does not post the same report twice.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class SlackDeliveryError(RuntimeError):
 def escape(text: Any) -> str:
     """Escape the three characters Slack's mrkdwn gives meaning to.
 
-    Escaped, ``<!channel>`` is shown as written and notifies nobody.
+    Escaped, ``<!channel>`` is shown as written and notifies no one.
     """
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -137,6 +137,12 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": shorten(text, MAX_SECTION_TEXT), "verbatim": True}
 
 
+def _header(text: str) -> dict[str, Any]:
+    # Plain text: Slack shows it as written and never parses it for mentions.
+    plain = {"type": "plain_text", "text": shorten(text, MAX_HEADER_TEXT)}
+    return {"type": "header", "text": plain}
+
+
 def _model_blocks(model: dict[str, Any], report: dict[str, Any]) -> list[dict[str, Any]]:
     header = f"{model_label(model.get('model_version'))}: {window_text(report)}"
     facts = [level_text(model)]
@@ -144,7 +150,7 @@ def _model_blocks(model: dict[str, Any], report: dict[str, Any]) -> list[dict[st
     if regression:
         facts.append(regression)
     return [
-        {"type": "header", "text": {"type": "plain_text", "text": shorten(header, MAX_HEADER_TEXT)}},
+        _header(header),
         {"type": "section", "text": _mrkdwn("*Top priorities*\n" + "\n".join(_model_lines(model)))},
         {"type": "context", "elements": [_mrkdwn("; ".join(facts))]},
     ]
@@ -198,20 +204,22 @@ def build_message(report: dict[str, Any], report_url: str) -> dict[str, Any]:
             f"report. Full report: {report_url}"
         )
         blocks = [
+            _header(f"humangap: {window_text(report)}"),
             {
-                "type": "header",
-                "text": {"type": "plain_text", "text": shorten(f"humangap: {window_text(report)}", MAX_HEADER_TEXT)},
+                "type": "section",
+                "text": _mrkdwn("No predictions in this window: nothing to report."),
             },
-            {"type": "section", "text": _mrkdwn("No predictions in this window: nothing to report.")},
             *_link_blocks(report_url),
         ]
         return {"text": text, "blocks": blocks}
+
     room = (MAX_BLOCKS - FOOTER_BLOCKS) // BLOCKS_PER_MODEL
     shown = models[:room]
     blocks: list[dict[str, Any]] = []
     for model in shown:
         blocks.extend(_model_blocks(model, report))
     blocks.append({"type": "divider"})
+
     hidden = models[room:]
     if hidden:
         names = [escape(model_label(model.get("model_version"))) for model in hidden]
@@ -223,6 +231,7 @@ def build_message(report: dict[str, Any], report_url: str) -> dict[str, Any]:
                 ),
             }
         )
+
     warnings = validation_warnings(report)
     if warnings:
         lines = [f"• {escape(text)}" for text in warnings[:MAX_LISTED]]
@@ -236,7 +245,7 @@ def build_message(report: dict[str, Any], report_url: str) -> dict[str, Any]:
 def report_link(store: ObjectStore, html_key: str, link: dict[str, Any] | None) -> str:
     """Return the URL the message links to.
 
-    ``link`` holds ``base_url`` and ``presigned_url_seconds``, both optional. A base
+    ``link`` contains ``base_url`` and ``presigned_url_seconds``, both optional. A base
     URL wins: the link is the base URL followed by the report's folder name, such as
     ``https://airflow.example.com/humangap/reports/dt=2026-11-05``. Otherwise, when
     ``presigned_url_seconds`` is set and the store can sign, the link is a presigned
@@ -272,12 +281,12 @@ def post_message(
     max_wait: float = 300.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
-    """Send ``message`` with ``send``, waiting and retrying while the webhook answers 429.
+    """Send ``message`` with ``send``, waiting and retrying while the webhook returns 429.
 
     ``send`` returns a response with ``status_code``, ``headers`` and ``body``, as
-    ``slack_sdk.WebhookClient.send_dict`` does. A 429 answer is retried after its
+    ``slack_sdk.WebhookClient.send_dict`` does. A 429 response is retried after its
     ``Retry-After`` seconds (1 when absent), up to ``max_attempts`` posts and
-    ``max_wait`` seconds of waiting in all. Any other answer than 200 raises
+    ``max_wait`` seconds of waiting in all. Any other status than 200 raises
     ``SlackDeliveryError`` at once: Slack may have shown a message that failed
     with a server error, and a blind retry could post it twice.
     """
@@ -290,7 +299,7 @@ def post_message(
             return response
         if status != 429:
             raise SlackDeliveryError(
-                f"the Slack webhook answered {status} ({response.body!r}) on attempt "
+                f"the Slack webhook returned HTTP {status} ({response.body!r}) on attempt "
                 f"{attempt}; check the webhook URL in the Slack connection and Slack's status"
             )
         delay = _retry_after(response.headers)
@@ -303,8 +312,8 @@ def post_message(
         sleep(delay)
         waited += delay
     raise SlackDeliveryError(
-        f"the Slack webhook still answered 429 after {attempt} attempt(s) and {waited:.0f} s of "
-        "waiting; the report is published, retry the task later"
+        f"the Slack webhook still returned HTTP 429 after {attempt} attempt(s) and "
+        f"{waited:.0f} s of waiting; the report is published, retry the task later"
     )
 
 

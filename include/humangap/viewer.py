@@ -34,7 +34,9 @@ def published_folders(store: ObjectStore, output_prefix: str) -> list[str]:
     return sorted(names, key=lambda name: (folder_end(name), name))
 
 
-def report_html(store: ObjectStore, output_prefix: str, folder: str | None = None) -> tuple[str, bytes]:
+def report_html(
+    store: ObjectStore, output_prefix: str, folder: str | None = None
+) -> tuple[str, bytes]:
     """Return the folder name and ``report.html`` of ``folder``, or of the latest report.
 
     Raises ``ReportNotFound`` for a name that is not an output folder name, a

@@ -206,7 +206,7 @@ def test_post_waits_for_retry_after(slack_receiver):
 def test_post_gives_up_on_endless_rate_limit(slack_receiver):
     for _ in range(3):
         slack_receiver.respond_with(429, {"Retry-After": "0"}, "rate_limited")
-    with pytest.raises(slack.SlackDeliveryError, match="still answered 429 after 3 attempt"):
+    with pytest.raises(slack.SlackDeliveryError, match="still returned HTTP 429 after 3 attempt"):
         slack.post_message({"text": "x"}, _client(slack_receiver).send_dict, max_attempts=3)
     assert len(slack_receiver.posts) == 3
 
@@ -226,7 +226,7 @@ def test_webhook_down_posts_once_per_try(slack_receiver, tmp_path):
     send = _client(slack_receiver).send_dict
     for attempt in range(1, 4):
         slack_receiver.respond_with(500, {}, "internal_error")
-        with pytest.raises(slack.SlackDeliveryError, match="answered 500"):
+        with pytest.raises(slack.SlackDeliveryError, match="returned HTTP 500"):
             slack.deliver_once(published, send, store)
         assert len(slack_receiver.posts) == attempt
     # The report stays published and no marker claims a post.
