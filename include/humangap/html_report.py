@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import logging
 from typing import Any
 
 from humangap.config import join_key
 from humangap.storage import ObjectStore
+from humangap.viewer import FOLDER_PATTERN, folder_end
 
 log = logging.getLogger(__name__)
 
@@ -603,20 +605,18 @@ def load_history(
     whose window ends before the window of ``output_folder``'s report would, going
     by the folder name. Unreadable reports are logged and skipped.
     """
-    import json
-
-    folder = output_folder.rstrip("/")
-    parent = folder.rsplit("/", 1)[0] if "/" in folder else ""
-    current_end = _folder_end(folder.rsplit("/", 1)[-1])
+    parent, _, current = output_folder.rstrip("/").rpartition("/")
+    current_end = folder_end(current) if FOLDER_PATTERN.fullmatch(current) else None
     prefix = join_key(parent) + "/" if parent else ""
     candidates = []
     for key in store.list_keys(prefix):
-        name = key[len(prefix):]
-        parts = name.split("/")
-        if len(parts) != 2 or parts[1] != "report.json" or parts[0] == folder.rsplit("/", 1)[-1]:
+        parts = key[len(prefix):].split("/")
+        if len(parts) != 2 or parts[1] != "report.json" or parts[0] == current:
             continue
-        end = _folder_end(parts[0])
-        if end is None or (current_end is not None and end >= current_end):
+        if not FOLDER_PATTERN.fullmatch(parts[0]):
+            continue
+        end = folder_end(parts[0])
+        if current_end is not None and end >= current_end:
             continue
         candidates.append((end, parts[0], key))
     history = []
@@ -626,12 +626,3 @@ def load_history(
         except (ValueError, OSError) as error:
             log.warning("Skipping earlier report %s for the trend chart: %s", key, error)
     return history
-
-
-def _folder_end(name: str) -> str | None:
-    # Folder names are dt=YYYY-MM-DD or window=FIRST_LAST; ISO dates sort as text.
-    if name.startswith("dt="):
-        return name[3:]
-    if name.startswith("window=") and "_" in name:
-        return name.split("_", 1)[1]
-    return None

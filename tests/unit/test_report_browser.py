@@ -86,3 +86,22 @@ def test_real_report_loads_with_charts(serve):
     width, height = png_size(screenshot)
     assert width == 1280
     assert height > 2000
+
+
+def test_real_report_with_history_shows_trends(serve, tmp_path):
+    from humangap import html_report
+    from report_shapes import with_window
+
+    current = real_report()
+    history = [
+        with_window(current, "2026-10-27", "2026-10-31", gap_shift=0.02),
+        with_window(current, "2026-10-22", "2026-10-26", gap_shift=0.01)
+    ][::-1]
+    (tmp_path / "report.html").write_bytes(html_report.render_html(current, history))
+    page_url = f"{serve(tmp_path)}/report.html"
+    result = browser.open_page(
+        page_url, screenshot=ARTIFACTS / "real-data-report-with-trend.png", evaluate=LOADED_CHARTS
+    )
+    assert result.failed == []
+    # An accuracy chart and a trend chart per model version.
+    assert result.evaluated == 2 * len(current["models"]) == 10
