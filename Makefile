@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: demo test install clean
+.PHONY: demo screenshot test install clean
 
 install: $(STAMP)
 
@@ -17,6 +17,11 @@ $(STAMP): requirements.txt requirements-test.txt constraints.txt
 # make demo [DATA=<folder in the input layout> FROM=YYYY-MM-DD TO=YYYY-MM-DD]
 demo: $(STAMP)
 	@$(VENV)/bin/python scripts/demo.py $(if $(DATA),--data $(DATA)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+# Refresh the README image: run the demo, then photograph its report in headless Chromium.
+screenshot: $(STAMP)
+	@$(VENV)/bin/python scripts/demo.py --out out
+	@$(VENV)/bin/python scripts/screenshot.py out/reports/dt=2026-11-05/report.html docs/images/demo-report.png
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -129,8 +129,11 @@ def humangap_report():
                 json.dumps(message, indent=2),
             )
             return
-        hook.send_dict(message)
-        log.info("Posted the summary of %s to Slack", published["report_url"])
+        from humangap.slack import deliver_once
+
+        # Waits out 429 answers; a marker stops a retried task from posting twice.
+        if deliver_once(published, hook.get_conn().send_dict, _store(_config())):
+            log.info("Posted the summary of %s to Slack", published["report_url"])
 
     plan = plan_inputs()
     counted = validate_and_count(plan)

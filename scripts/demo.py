@@ -68,7 +68,7 @@ def main() -> int:
             (work / "airflow-run.log").write_text(result.stdout + result.stderr)
             if result.returncode != 0 or "state=failed" in result.stdout + result.stderr:
                 print(result.stdout[-4000:] + result.stderr[-4000:], file=sys.stderr)
-                print(f"error: the DAG run failed; its log is above", file=sys.stderr)
+                print("error: the DAG run failed; its log is above", file=sys.stderr)
                 return 1
             out = args.out.resolve()
             if out.exists():

@@ -86,6 +86,12 @@ class HumangapConfig:
         one more fails the run.
     csv_delimiters:
         Per source, the field delimiter of its CSV files (default ``,``).
+    report_link_base_url:
+        When set, the Slack message links to this URL followed by ``/<folder name>``,
+        such as the Airflow plugin's ``https://airflow.example.com/humangap/reports``.
+    presigned_url_seconds:
+        When set and no base URL is, the Slack message links to a presigned S3 URL
+        of ``report.html`` valid this many seconds (1 to 604800, S3's maximum).
     """
 
     bucket: str
@@ -107,8 +113,23 @@ class HumangapConfig:
     max_bad_lines: int = 0
     csv_delimiters: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    report_link_base_url: str | None = None
+    presigned_url_seconds: int | None = None
+
     def __post_init__(self) -> None:
         self._check_statistics()
+        if self.report_link_base_url and not self.report_link_base_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ConfigError(
+                f"invalid report_link_base_url {self.report_link_base_url!r}: give an http(s) "
+                "URL, for example https://airflow.example.com/humangap/reports"
+            )
+        if self.presigned_url_seconds is not None and not 1 <= self.presigned_url_seconds <= 604800:
+            raise ConfigError(
+                f"invalid presigned_url_seconds {self.presigned_url_seconds}: S3 signs URLs "
+                "for 1 to 604800 seconds (7 days)"
+            )
         if not self.bucket or "/" in self.bucket:
             raise ConfigError(
                 f"invalid bucket {self.bucket!r}: give a bucket name without '/', "
@@ -245,6 +266,14 @@ class HumangapConfig:
         for name in ("case_fold_labels", "exclude_outliers"):
             if isinstance(values.get(name), str):
                 values[name] = _parse_bool(name, values[name])
+        if values.get("presigned_url_seconds") is not None:
+            try:
+                values["presigned_url_seconds"] = int(values["presigned_url_seconds"])
+            except ValueError as error:
+                raise ConfigError(
+                    f"invalid presigned_url_seconds {values['presigned_url_seconds']!r}: "
+                    "give a whole number of seconds"
+                ) from error
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,8 +317,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
     Later sources win: the JSON file named by ``HUMANGAP_CONFIG``, then the
     variables ``HUMANGAP_BUCKET``, ``HUMANGAP_PREFIX``, ``HUMANGAP_OUTPUT_PREFIX``,
     ``HUMANGAP_CLASSES`` (comma-separated), ``HUMANGAP_LOOKBACK_DAYS``,
-    ``HUMANGAP_BASELINE``, ``HUMANGAP_EXCLUDE_OUTLIERS`` and the policy variables
-    listed in docs/configuration.md, then
+    ``HUMANGAP_BASELINE``, ``HUMANGAP_EXCLUDE_OUTLIERS``,
+    ``HUMANGAP_REPORT_LINK_BASE_URL``, ``HUMANGAP_PRESIGNED_URL_SECONDS`` and the
+    policy variables listed in docs/configuration.md, then
     ``overrides`` (keys with value ``None`` are ignored).
     """
     values: dict[str, Any] = {}
@@ -315,6 +345,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
         "HUMANGAP_UNKNOWN_PREDICTED_LABEL": "unknown_predicted_label",
         "HUMANGAP_EMPTY_FILES": "empty_files",
         "HUMANGAP_MAX_BAD_LINES": "max_bad_lines",
+        "HUMANGAP_REPORT_LINK_BASE_URL": "report_link_base_url",
+        "HUMANGAP_PRESIGNED_URL_SECONDS": "presigned_url_seconds",
     }
     for variable, key in environment.items():
         if os.environ.get(variable):

@@ -10,9 +10,9 @@ import dataclasses
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from humangap import annotators, readers, report, slack, trend
+from humangap import annotators, html_report, readers, report, slack, trend
 from humangap.config import SOURCES, HumangapConfig, join_key
 from humangap.counts import LabelCounts, count_labels, coverage
 from humangap.stats import StatsSettings
@@ -52,6 +52,10 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
         "output_folder": output_folder(config, window),
         "output_prefix": config.output_prefix,
         "statistics": dataclasses.asdict(config.stats_settings()),
+        "link": {
+            "base_url": config.report_link_base_url,
+            "presigned_url_seconds": config.presigned_url_seconds,
+        },
     }
 
 
@@ -72,17 +76,29 @@ def check_source_folders(store: ObjectStore, config: HumangapConfig, sources: li
 
 
 def read_inputs(
-    store: ObjectStore, config: HumangapConfig, plan: dict[str, Any]
+    store: ObjectStore,
+    config: HumangapConfig,
+    plan: dict[str, Any],
+    progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None,
 ) -> dict[str, list[readers.SourceFile]]:
-    """Read every planned file and enforce the run-wide maximum of bad JSON Lines lines."""
+    """Read every planned file and enforce the run-wide maximum of bad JSON Lines lines.
+
+    ``progress(files, source, total)`` can wrap each source's stream of parsed
+    files, as a progress bar does.
+    """
+
     def read(task: tuple[str, str]) -> readers.SourceFile:
         source, key = task
         return readers.read_source_file(store.read_bytes(key), key, source, config)
 
-    tasks = [(source, key) for source in SOURCES for key in plan["keys"][source]]
+    wrap = progress or (lambda items, source, total: items)
+    parsed: list[readers.SourceFile] = []
     # Reads overlap because a partition of many small objects is bound by S3 latency.
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        parsed = list(pool.map(read, tasks))
+        for source in SOURCES:
+            tasks = [(source, key) for key in plan["keys"][source]]
+            parsed.extend(wrap(pool.map(read, tasks), source, len(tasks)))
+    tasks = [(source, key) for source in SOURCES for key in plan["keys"][source]]
     files: dict[str, list[readers.SourceFile]] = {source: [] for source in SOURCES}
     for (source, _), item in zip(tasks, parsed):
         files[source].append(item)
@@ -145,13 +161,23 @@ def _write_json(store: ObjectStore, key: str, value: Any) -> None:
     store.write_bytes(key, data, "application/json")
 
 
-def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[str, Any]) -> dict[str, Any]:
+def validate_and_count(
+    store: ObjectStore,
+    config: HumangapConfig,
+    plan: dict[str, Any],
+    output_store: ObjectStore | None = None,
+    progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None,
+) -> dict[str, Any]:
     """Read and validate every input, write ``validation.json``, and count labels.
 
     Raises ``ValidationFailed`` after writing ``validation.json`` when an
-    expectation fails; nothing else is written then.
+    expectation fails; nothing else is written then. ``output_store`` receives
+    ``validation.json`` when the outputs go elsewhere than the inputs, and
+    ``progress(files, source, total)`` can wrap each source's parsed files, as a
+    progress bar does.
     """
-    files = read_inputs(store, config, plan)
+    files = read_inputs(store, config, plan, progress)
+    store = output_store or store
     validation_key = join_key(plan["output_folder"], "validation.json")
     try:
         validated = validate_inputs(
@@ -187,13 +213,19 @@ def validate_and_count(store: ObjectStore, config: HumangapConfig, plan: dict[st
 
 
 def publish(
-    store: ObjectStore, plan: dict[str, Any], counted: dict[str, Any], run: dict[str, Any]
+    store: ObjectStore,
+    plan: dict[str, Any],
+    counted: dict[str, Any],
+    run: dict[str, Any],
+    output_store: ObjectStore | None = None,
 ) -> dict[str, Any]:
     """Write the report files, ``report.json`` last, and return the Slack message.
 
     ``report.json`` is the commit marker: readers trust a folder only once it
-    has one, and a rerun overwrites every file of the folder.
+    has one, and a rerun overwrites every file of the folder. The files go to
+    ``output_store`` when given, else to ``store``.
     """
+    store = output_store or store
     folder = plan["output_folder"]
     inputs = {
         source: {"keys": plan["keys"][source], "rows": counted["rows"][source]}
@@ -226,19 +258,31 @@ def publish(
     document["annotators"]["annotators_key"] = annotators_key
     store.write_bytes(annotators_key, annotators.render_csv(table), "text/csv")
     report_key = join_key(folder, "report.json")
-    message = slack.build_message(document, store.url(join_key(folder, "report.html")))
+    html_key = join_key(folder, "report.html")
+    message = slack.build_message(document, slack.report_link(store, html_key, plan.get("link")))
     store.write_bytes(join_key(folder, "per_class.csv"), report.render_csv(document), "text/csv")
-    store.write_bytes(join_key(folder, "report.html"), report.render_html(document), "text/html")
+    history = html_report.load_history(store, folder)
+    store.write_bytes(html_key, html_report.render_html(document, history), "text/html")
     _write_json(store, join_key(folder, "slack_message.json"), message)
     _write_json(store, report_key, document)
     log.info("Published %s", store.url(report_key))
-    return {"report_key": report_key, "report_url": store.url(report_key), "slack_message": message}
+    return {
+        "report_key": report_key,
+        "report_url": store.url(report_key),
+        "generated_at": document["generated_at"],
+        "slack_message": message,
+    }
 
 
 def run_report(
-    store: ObjectStore, config: HumangapConfig, window: Window, run: dict[str, Any]
+    store: ObjectStore,
+    config: HumangapConfig,
+    window: Window,
+    run: dict[str, Any],
+    output_store: ObjectStore | None = None,
+    progress: Callable[[Iterable[Any], str, int], Iterable[Any]] | None = None,
 ) -> dict[str, Any]:
     """Run every step in this process and return what ``publish`` returns."""
     plan = plan_inputs(store, config, window)
-    counted = validate_and_count(store, config, plan)
-    return publish(store, plan, counted, run)
+    counted = validate_and_count(store, config, plan, output_store, progress)
+    return publish(store, plan, counted, run, output_store)

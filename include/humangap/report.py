@@ -1,9 +1,8 @@
-"""Build ``report.json`` from counts and render it as CSV and HTML."""
+"""Build ``report.json`` from counts and render it as CSV (HTML is in ``html_report``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import io
 from typing import Any
 
@@ -198,52 +197,11 @@ def render_csv(report: dict[str, Any]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _cell(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return html.escape(str(value))
+def render_html(report: dict[str, Any], history: list[dict[str, Any]] | None = None) -> bytes:
+    """Return ``report.html``; see ``humangap.html_report.render_html``."""
+    from humangap import html_report
 
-
-def render_html(report: dict[str, Any]) -> bytes:
-    """Return ``report.html``: a plain table per model version, every string escaped."""
-    run = report["run"]
-    window = run["window"]
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>humangap report</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #999;padding:4px 8px;text-align:right}"
-        "td.text,th.text{text-align:left}</style>",
-        "</head><body>",
-        f"<h1>Human gap report, {html.escape(window['first_date'])} to "
-        f"{html.escape(window['last_date'])}</h1>",
-        f"<p>DAG {html.escape(str(run.get('dag_id')))}, run {html.escape(str(run.get('run_id')))}. "
-        f"{html.escape(report['ranking_rule'])}</p>",
-    ]
-    if not report["models"]:
-        parts.append("<p>No predictions in this window: nothing to report.</p>")
-    for model in report["models"]:
-        parts.append(f"<h2>{html.escape(model_label(model['model_version']))}</h2>")
-        parts.append(f"<p>{html.escape(model['summary'])}</p>")
-        parts.append(
-            "<table><tr><th>rank</th><th class=text>class</th><th>support</th>"
-            "<th>model accuracy</th><th>human accuracy</th><th>gap</th>"
-            "<th class=text>status</th><th class=text>assessment</th></tr>"
-        )
-        for row in model["classes"]:
-            parts.append(
-                f"<tr><td>{_cell(row['priority_rank'])}</td><td class=text>{_cell(row['class'])}</td>"
-                f"<td>{_cell(row['support'])}</td><td>{_cell(row['model_accuracy'])}</td>"
-                f"<td>{_cell(row['human_accuracy'])}</td><td>{_cell(row['gap'])}</td>"
-                f"<td class=text>{_cell(metrics.status_words(row['status']))}</td>"
-                f"<td class=text>{_cell(row['note'])}</td></tr>"
-            )
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts).encode()
+    return html_report.render_html(report, history)
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -192,6 +192,14 @@ class S3HookStore:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
+    def presigned_url(self, key: str, expires: int) -> str:
+        """Return an HTTPS GET URL of ``key`` that is valid for ``expires`` seconds."""
+        return self.hook.generate_presigned_url(
+            client_method="get_object",
+            params={"Bucket": self.bucket, "Key": key},
+            expires_in=expires,
+        )
+
 
 class S3ClientStore:
     """Store backed by a boto3 S3 client, for use outside Airflow.
@@ -232,6 +240,12 @@ class S3ClientStore:
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+    def presigned_url(self, key: str, expires: int) -> str:
+        """Return an HTTPS GET URL of ``key`` that is valid for ``expires`` seconds."""
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+        )
 
 
 class LocalStore:

@@ -36,7 +36,11 @@ def test_real_dataset_window_matches_reference(s3, bucket, cifar_bucket_dir, run
     assert post["blocks"][0]["type"] == "header"
     for model in report["models"]:
         top = [row["class"] for row in model["classes"][:3]]
-        section = next(b["text"]["text"] for b in post["blocks"] if model["model_version"] in b.get("text", {}).get("text", ""))
+        header = next(
+            index for index, b in enumerate(post["blocks"])
+            if b["type"] == "header" and model["model_version"] in b["text"]["text"]
+        )
+        section = post["blocks"][header + 1]["text"]["text"]
         for position, name in enumerate(top, start=1):
             assert f"{position}. {name}: gap" in section
 
