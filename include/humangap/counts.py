@@ -16,7 +16,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 UNNAMED_MODEL = ""
 KEY_COLUMNS = ["model_version", "kind", "gold", "label"]
@@ -69,55 +72,128 @@ def _tidy(table: pd.DataFrame) -> pd.DataFrame:
 def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> LabelCounts:
     """Count model and human labels per model version and gold class.
 
+    Ids and labels are dictionary-encoded to integer codes once, the item join
+    is one Arrow hash look-up against the gold ids, and the counts are
+    ``numpy.bincount`` over the codes. Rows with a missing id, label or model
+    version are not counted.
+
     Parameters
     ----------
     gold:
-        Columns ``item_id, label``; one row per item.
+        Columns ``item_id, label``; one row per item. Validation guarantees
+        unique ids; a repeated id here is matched to its first row only.
     predictions:
         Columns ``item_id, predicted_label`` and optionally ``model_version``;
         one row per item and model version.
     annotations:
         Columns ``item_id, label``; one row per human label.
     """
-    truth = gold[["item_id", "label"]].rename(columns={"label": "gold"})
-    scored = predictions.merge(truth, on="item_id", how="inner")
-    if "model_version" in scored.columns:
-        versions = scored["model_version"].astype(object)
+    classes, (gold_class, predicted, human_label) = _encode_labels(
+        [gold["label"], predictions["predicted_label"], annotations["label"]]
+    )
+    if "model_version" in predictions.columns:
+        versions, (version,) = _encode_labels([predictions["model_version"]])
     else:
-        versions = pd.Series(UNNAMED_MODEL, index=scored.index, dtype=object)
-    scored = pd.DataFrame(
-        {
-            "model_version": versions,
-            "item_id": scored["item_id"],
-            "gold": scored["gold"].astype(object),
-            "label": scored["predicted_label"].astype(object),
-        }
+        versions, version = [UNNAMED_MODEL], np.zeros(len(predictions), dtype=np.int64)
+    # One hash table of the gold ids serves the predictions and the annotations.
+    probe = pa.concat_arrays(
+        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
     )
-    model = scored.groupby(["model_version", "gold", "label"], as_index=False).size()
-    model = model.rename(columns={"size": "n"}).assign(kind="model")
+    rows = pc.index_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
+    rows = rows.fill_null(-1).to_numpy(zero_copy_only=False)
+    prediction_row, annotation_row = rows[: len(predictions)], rows[len(predictions) :]
 
-    human_per_item = (
-        annotations[["item_id", "label"]]
-        .assign(label=lambda frame: frame["label"].astype(object))
-        .groupby(["item_id", "label"], as_index=False, observed=True)
-        .size()
-        .rename(columns={"size": "n"})
+    n_classes, n_versions = len(classes), len(versions)
+    prediction_gold = _take(gold_class, prediction_row)
+    scored = (prediction_gold >= 0) & (version >= 0)
+    model_key = (version * n_classes + prediction_gold) * n_classes + predicted
+    model = np.bincount(model_key[scored & (predicted >= 0)], minlength=n_versions * n_classes**2)
+
+    # Human labels count once per prediction on their item: per model version,
+    # weight each label by how many predictions that version made on the item.
+    annotation_gold = _take(gold_class, annotation_row)
+    labelled = (annotation_gold >= 0) & (human_label >= 0)
+    annotated_rows = np.unique(annotation_row[labelled])
+    slot = np.full(len(gold_class), -1, dtype=np.int64)
+    slot[annotated_rows] = np.arange(len(annotated_rows))
+    prediction_slot = _take(slot, prediction_row)
+    on_annotated = scored & (prediction_slot >= 0)
+    per_item = np.bincount(
+        version[on_annotated] * len(annotated_rows) + prediction_slot[on_annotated],
+        minlength=n_versions * len(annotated_rows),
+    ).reshape(n_versions, len(annotated_rows))
+    human_key = annotation_gold[labelled] * n_classes + human_label[labelled]
+    annotation_slot = slot[annotation_row[labelled]]
+    human = np.concatenate(
+        [
+            np.bincount(human_key, weights=per_item[index, annotation_slot], minlength=n_classes**2)
+            for index in range(n_versions)
+        ]
+        or [np.zeros(0)]
     )
-    human = (
-        scored[["model_version", "item_id", "gold"]]
-        .merge(human_per_item, on="item_id", how="inner")
-        .groupby(["model_version", "gold", "label"], as_index=False)["n"]
-        .sum()
-        .assign(kind="human")
+    table = pd.concat(
+        [_count_rows(model, "model", versions, classes), _count_rows(human, "human", versions, classes)],
+        ignore_index=True,
     )
-    table = pd.concat([model, human], ignore_index=True)[KEY_COLUMNS + ["n"]]
     return LabelCounts(_tidy(table))
 
 
 def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
     """Count the rows that could not be scored because their item has no gold label."""
-    known = pd.Index(gold["item_id"].unique())
+    probe = pa.concat_arrays(
+        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
+    )
+    known = pc.is_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
+    unknown = np.logical_not(known.to_numpy(zero_copy_only=False))
     return {
-        "predictions_without_gold": int((~predictions["item_id"].isin(known)).sum()),
-        "annotations_without_gold": int((~annotations["item_id"].isin(known)).sum()),
+        "predictions_without_gold": int(unknown[: len(predictions)].sum()),
+        "annotations_without_gold": int(unknown[len(predictions) :].sum()),
     }
+
+
+def _arrow_strings(column: pd.Series) -> pa.Array:
+    """Return ``column`` as one Arrow ``large_string`` array, keeping nulls."""
+    array = pa.array(column, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return pc.cast(array, pa.large_string())
+
+
+def _encode_labels(columns: list[pd.Series]) -> tuple[list[str], list[np.ndarray]]:
+    """Return the sorted distinct values of ``columns`` and each column's codes into them.
+
+    A missing value gets the code -1.
+    """
+    encoded = [pc.dictionary_encode(_arrow_strings(column)) for column in columns]
+    names = sorted(set().union(*(part.dictionary.to_pylist() for part in encoded)))
+    position = {name: index for index, name in enumerate(names)}
+    codes = []
+    for part in encoded:
+        # The last entry maps the -1 of a missing value to -1.
+        lookup = np.array([position[name] for name in part.dictionary.to_pylist()] + [-1])
+        codes.append(lookup[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)])
+    return names, codes
+
+
+def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Return ``values[rows]``, with -1 where ``rows`` is -1 (no match)."""
+    return np.where(rows >= 0, values[np.maximum(rows, 0)] if len(values) else -1, -1)
+
+
+def _count_rows(counts: np.ndarray, kind: str, versions: list[str], classes: list[str]) -> pd.DataFrame:
+    """Return the nonzero entries of a flat (version, gold, label) count array as rows."""
+    (keys,) = np.nonzero(counts)
+    n_classes = len(classes)
+    version, rest = np.divmod(keys, n_classes * n_classes)
+    gold, label = np.divmod(rest, n_classes)
+    names = np.array(classes, dtype=object)
+    return pd.DataFrame(
+        {
+            "model_version": np.array(versions, dtype=object)[version],
+            "kind": kind,
+            "gold": names[gold],
+            "label": names[label],
+            "n": np.rint(counts[keys]).astype(np.int64),
+        },
+        columns=KEY_COLUMNS + ["n"],
+    )
