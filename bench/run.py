@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -52,23 +51,26 @@ FULL_PATH_LIMIT_SECONDS = 60.0
 PEAK_RSS_LIMIT_MB = 4096.0
 
 
+def _status_mb(field: str) -> float:
+    """Return a memory field of ``/proc/self/status`` (Linux, in KiB) in MiB."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not found in /proc/self/status: the benchmark needs Linux")
+
+
 def peak_rss_mb() -> float:
     """Return this process's peak resident set size in MiB.
 
-    Linux's ``VmHWM`` starts afresh at ``exec``, unlike ``getrusage``'s
-    ``ru_maxrss``, which also keeps the peak of the parent at ``fork``.
+    ``VmHWM`` starts afresh at ``exec``. ``getrusage``'s ``ru_maxrss`` would
+    also keep the parent's peak from before the ``fork``.
     """
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _status_mb("VmHWM")
 
 
 def current_rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
+    return _status_mb("VmRSS")
 
 
 # Workers: each runs in a fresh process started by ``main``.
@@ -387,9 +389,11 @@ def run_stream(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         files=args.stream_files,
         seed=args.seed,
     )
+    from data import write_model_files
+
     root = scratch / "stream"
     print(f"Generating {args.stream_files} prediction files for the stream ...", flush=True)
-    generate_into(root, spec)
+    write_model_files(spec, root)
     runs = {}
     for files in (1, args.stream_files):
         print(f"Streaming {files} file(s) ...", flush=True)

@@ -95,47 +95,77 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
         versions, (version,) = _encode_labels([predictions["model_version"]])
     else:
         versions, version = [UNNAMED_MODEL], np.zeros(len(predictions), dtype=np.int64)
-    # One hash table of the gold ids serves the predictions and the annotations.
-    probe = pa.concat_arrays(
-        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
-    )
-    rows = pc.index_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
-    rows = rows.fill_null(-1).to_numpy(zero_copy_only=False)
-    prediction_row, annotation_row = rows[: len(predictions)], rows[len(predictions) :]
+    prediction_row, annotation_row = _gold_rows(gold, predictions, annotations)
 
-    n_classes, n_versions = len(classes), len(versions)
     prediction_gold = _take(gold_class, prediction_row)
     scored = (prediction_gold >= 0) & (version >= 0)
+    n_classes = len(classes)
     model_key = (version * n_classes + prediction_gold) * n_classes + predicted
-    model = np.bincount(model_key[scored & (predicted >= 0)], minlength=n_versions * n_classes**2)
-
-    # Human labels count once per prediction on their item: per model version,
-    # weight each label by how many predictions that version made on the item.
-    annotation_gold = _take(gold_class, annotation_row)
-    labelled = (annotation_gold >= 0) & (human_label >= 0)
-    annotated_rows = np.unique(annotation_row[labelled])
-    slot = np.full(len(gold_class), -1, dtype=np.int64)
-    slot[annotated_rows] = np.arange(len(annotated_rows))
-    prediction_slot = _take(slot, prediction_row)
-    on_annotated = scored & (prediction_slot >= 0)
-    per_item = np.bincount(
-        version[on_annotated] * len(annotated_rows) + prediction_slot[on_annotated],
-        minlength=n_versions * len(annotated_rows),
-    ).reshape(n_versions, len(annotated_rows))
-    human_key = annotation_gold[labelled] * n_classes + human_label[labelled]
-    annotation_slot = slot[annotation_row[labelled]]
-    human = np.concatenate(
-        [
-            np.bincount(human_key, weights=per_item[index, annotation_slot], minlength=n_classes**2)
-            for index in range(n_versions)
-        ]
-        or [np.zeros(0)]
+    model = np.bincount(model_key[scored & (predicted >= 0)], minlength=len(versions) * n_classes**2)
+    human = _human_counts(
+        gold_class,
+        human_label,
+        annotation_row,
+        version[scored],
+        prediction_row[scored],
+        len(versions),
+        n_classes,
     )
     table = pd.concat(
         [_count_rows(model, "model", versions, classes), _count_rows(human, "human", versions, classes)],
         ignore_index=True,
     )
     return LabelCounts(_tidy(table))
+
+
+def _gold_rows(
+    gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the gold row of each prediction and each annotation, -1 where there is none."""
+    # One hash table of the gold ids serves the predictions and the annotations.
+    probe = pa.concat_arrays(
+        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
+    )
+    rows = pc.index_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
+    rows = rows.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return rows[: len(predictions)], rows[len(predictions) :]
+
+
+def _human_counts(
+    gold_class: np.ndarray,
+    human_label: np.ndarray,
+    annotation_row: np.ndarray,
+    scored_version: np.ndarray,
+    scored_row: np.ndarray,
+    n_versions: int,
+    n_classes: int,
+) -> np.ndarray:
+    """Return the flat (version, gold, label) counts of human labels on scored items.
+
+    A human label counts once per prediction on its item, so each label is
+    weighted, per model version, by how many predictions that version made on
+    the item (one, when validation has checked the pairs are unique).
+    """
+    annotation_gold = _take(gold_class, annotation_row)
+    labelled = (annotation_gold >= 0) & (human_label >= 0)
+    # Number the annotated gold rows 0..k-1, so the per-item table has k columns, not one per gold row.
+    annotated_rows = np.unique(annotation_row[labelled])
+    slot = np.full(len(gold_class), -1, dtype=np.int64)
+    slot[annotated_rows] = np.arange(len(annotated_rows))
+    scored_slot = _take(slot, scored_row)
+    on_annotated = scored_slot >= 0
+    per_item = np.bincount(
+        scored_version[on_annotated] * len(annotated_rows) + scored_slot[on_annotated],
+        minlength=n_versions * len(annotated_rows),
+    ).reshape(n_versions, len(annotated_rows))
+    human_key = annotation_gold[labelled] * n_classes + human_label[labelled]
+    annotation_slot = slot[annotation_row[labelled]]
+    # Float weights are exact integers below 2**53 labels.
+    parts = [
+        np.bincount(human_key, weights=per_item[index, annotation_slot], minlength=n_classes**2)
+        for index in range(n_versions)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
