@@ -192,3 +192,32 @@ def disagreements(reference: list[Row], other: list[Row]) -> list[str]:
             if not same:
                 problems.append(f"{key} {field}: {value} != {want}")
     return problems
+
+
+def plain_checks(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
+    """Run the row checks of humangap's validation with plain pandas, returning bad-row counts.
+
+    These are the checks that ``validation.validate_inputs`` asks Great
+    Expectations for: not null, unique ids and pairs, labels in the class set
+    and scores in [0, 1]. Timing them shows what the checks cost without GX.
+    """
+    classes = gold["label"].dropna().unique()
+    bad = {
+        "gold.item_id null": int(gold["item_id"].isna().sum()),
+        "gold.label null": int(gold["label"].isna().sum()),
+        "gold.item_id duplicated": int(gold["item_id"].duplicated().sum()),
+        "predictions.item_id null": int(predictions["item_id"].isna().sum()),
+        "predictions.predicted_label null": int(predictions["predicted_label"].isna().sum()),
+        "predictions.model_version null": int(predictions["model_version"].isna().sum()),
+        "predictions pair duplicated": int(predictions.duplicated(["item_id", "model_version"]).sum()),
+        "predictions.predicted_label not in classes": int(
+            (~predictions["predicted_label"].isin(classes)).sum()
+        ),
+        "predictions.score outside [0, 1]": int((~predictions["score"].between(0, 1)).sum()),
+        "annotations.item_id null": int(annotations["item_id"].isna().sum()),
+        "annotations.annotator_id null": int(annotations["annotator_id"].isna().sum()),
+        "annotations.label null": int(annotations["label"].isna().sum()),
+        "annotations pair duplicated": int(annotations.duplicated(["item_id", "annotator_id"]).sum()),
+        "annotations.label not in classes": int((~annotations["label"].isin(classes)).sum()),
+    }
+    return bad

@@ -107,7 +107,14 @@ def load_frames(root: Path) -> dict[str, Any]:
 def worker_compute(method: str, root: Path, repeat: int) -> dict[str, Any]:
     import gc
 
-    from methods import COMPUTE_METHODS
+    from methods import COMPUTE_METHODS, plain_checks
+
+    if method == "checks":
+        frames = load_frames(root)
+        loaded = current_rss_mb()
+        start = time.perf_counter()
+        bad = plain_checks(frames["gold"], frames["predictions"], frames["annotations"])
+        return {"seconds": time.perf_counter() - start, "rss_loaded_mb": loaded, "bad_rows": bad}
 
     frames = load_frames(root)
     loaded = current_rss_mb()
@@ -366,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_full:
             print("Running the full path ...", flush=True)
             results["full"] = spawn("full", root, scratch)
+            print("Running the validation checks in plain pandas ...", flush=True)
+            results["checks"] = spawn("checks", root, scratch)
         if args.stream_files:
             results["stream"] = run_stream(args, scratch)
         results["machine"]["load_average_end"] = os.getloadavg()
@@ -406,7 +415,7 @@ def run_stream(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
 def strip_rows(results: dict[str, Any]) -> dict[str, Any]:
     """Drop the per-class rows and counts, which the JSON record does not need."""
     copy = json.loads(json.dumps(results, default=str))
-    for entry in list(copy.get("compute", {}).values()) + [copy.get("full", {})]:
+    for entry in list(copy.get("compute", {}).values()) + [copy.get("full", {}), copy.get("checks", {})]:
         entry.pop("rows", None)
     for entry in copy.get("stream", {}).values():
         entry.pop("counts", None)
@@ -424,6 +433,8 @@ def report(results: dict[str, Any], disagreements: Any) -> None:
     agree = print_compute(results["compute"], reference, disagreements)
     if "full" in results:
         agree = print_full(results["full"], reference, disagreements) and agree
+    if "checks" in results:
+        print_checks(results["checks"], results["full"])
     if "stream" in results:
         print_stream(results["stream"])
     print_targets(results, reference)
@@ -459,6 +470,15 @@ def print_full(full: dict[str, Any], reference: dict[str, Any] | None, disagreem
     print(f"Full path, files to report: {full['seconds']:.2f} s ({stages}); peak RSS {full['peak_rss_mb']:.0f} MiB")
     print(f"  report agrees with the compute stage: {'yes' if not problems else 'NO'}")
     return not problems
+
+
+def print_checks(checks: dict[str, Any], full: dict[str, Any]) -> None:
+    """Print what the validation checks cost in plain pandas, beside the GX stage."""
+    bad = sum(checks["bad_rows"].values())
+    print(
+        f"  the same row checks in plain pandas: {checks['seconds']:.2f} s ({bad} bad rows), "
+        f"against {full['stages'].get('validate', 0.0):.2f} s through Great Expectations"
+    )
 
 
 def print_stream(runs: dict[str, Any]) -> None:

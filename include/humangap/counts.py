@@ -94,13 +94,13 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     if "model_version" in predictions.columns:
         versions, (version,) = _encode_labels([predictions["model_version"]])
     else:
-        versions, version = [UNNAMED_MODEL], np.zeros(len(predictions), dtype=np.int64)
+        versions, version = [UNNAMED_MODEL], np.zeros(len(predictions), dtype=np.int32)
     prediction_row, annotation_row = _gold_rows(gold, predictions, annotations)
 
     prediction_gold = _take(gold_class, prediction_row)
     scored = (prediction_gold >= 0) & (version >= 0)
     n_classes = len(classes)
-    model_key = (version * n_classes + prediction_gold) * n_classes + predicted
+    model_key = (version.astype(np.int64) * n_classes + prediction_gold) * n_classes + predicted
     model = np.bincount(model_key[scored & (predicted >= 0)], minlength=len(versions) * n_classes**2)
     human = _human_counts(
         gold_class,
@@ -127,7 +127,7 @@ def _gold_rows(
         [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
     )
     rows = pc.index_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
-    rows = rows.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = rows.fill_null(-1).to_numpy(zero_copy_only=False)
     return rows[: len(predictions)], rows[len(predictions) :]
 
 
@@ -150,15 +150,15 @@ def _human_counts(
     labelled = (annotation_gold >= 0) & (human_label >= 0)
     # Number the annotated gold rows 0..k-1, so the per-item table has k columns, not one per gold row.
     annotated_rows = np.unique(annotation_row[labelled])
-    slot = np.full(len(gold_class), -1, dtype=np.int64)
-    slot[annotated_rows] = np.arange(len(annotated_rows))
+    slot = np.full(len(gold_class), -1, dtype=np.int32)
+    slot[annotated_rows] = np.arange(len(annotated_rows), dtype=np.int32)
     scored_slot = _take(slot, scored_row)
     on_annotated = scored_slot >= 0
     per_item = np.bincount(
-        scored_version[on_annotated] * len(annotated_rows) + scored_slot[on_annotated],
+        scored_version[on_annotated].astype(np.int64) * len(annotated_rows) + scored_slot[on_annotated],
         minlength=n_versions * len(annotated_rows),
     ).reshape(n_versions, len(annotated_rows))
-    human_key = annotation_gold[labelled] * n_classes + human_label[labelled]
+    human_key = annotation_gold[labelled].astype(np.int64) * n_classes + human_label[labelled]
     annotation_slot = slot[annotation_row[labelled]]
     # Float weights are exact integers below 2**53 labels.
     parts = [
@@ -200,14 +200,15 @@ def _encode_labels(columns: list[pd.Series]) -> tuple[list[str], list[np.ndarray
     codes = []
     for part in encoded:
         # The last entry maps the -1 of a missing value to -1.
-        lookup = np.array([position[name] for name in part.dictionary.to_pylist()] + [-1])
+        lookup = np.array([position[name] for name in part.dictionary.to_pylist()] + [-1], dtype=np.int32)
         codes.append(lookup[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)])
     return names, codes
 
 
 def _take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Return ``values[rows]``, with -1 where ``rows`` is -1 (no match)."""
-    return np.where(rows >= 0, values[np.maximum(rows, 0)] if len(values) else -1, -1)
+    # Index -1 picks the appended -1, so one gather handles the misses.
+    return np.append(values, np.int32(-1)).astype(np.int32, copy=False)[rows]
 
 
 def _count_rows(counts: np.ndarray, kind: str, versions: list[str], classes: list[str]) -> pd.DataFrame:
