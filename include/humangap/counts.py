@@ -123,10 +123,8 @@ def _gold_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the gold row of each prediction and each annotation, -1 where there is none."""
     # One hash table of the gold ids serves the predictions and the annotations.
-    probe = pa.concat_arrays(
-        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
-    )
-    rows = pc.index_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
+    probe = _probe(predictions, annotations)
+    rows = pc.index_in(probe, value_set=_one_array(gold["item_id"]), skip_nulls=True)
     rows = rows.fill_null(-1).to_numpy(zero_copy_only=False)
     return rows[: len(predictions)], rows[len(predictions) :]
 
@@ -170,10 +168,8 @@ def _human_counts(
 
 def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
     """Count the rows that could not be scored because their item has no gold label."""
-    probe = pa.concat_arrays(
-        [_arrow_strings(predictions["item_id"]), _arrow_strings(annotations["item_id"])]
-    )
-    known = pc.is_in(probe, value_set=_arrow_strings(gold["item_id"]), skip_nulls=True)
+    probe = _probe(predictions, annotations)
+    known = pc.is_in(probe, value_set=_one_array(gold["item_id"]), skip_nulls=True)
     unknown = np.logical_not(known.to_numpy(zero_copy_only=False))
     return {
         "predictions_without_gold": int(unknown[: len(predictions)].sum()),
@@ -181,12 +177,29 @@ def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.Data
     }
 
 
-def _arrow_strings(column: pd.Series) -> pa.Array:
-    """Return ``column`` as one Arrow ``large_string`` array, keeping nulls."""
+def _arrow_strings(column: pd.Series) -> pa.ChunkedArray:
+    """Return ``column`` as Arrow ``large_string`` chunks, keeping nulls.
+
+    An Arrow-backed column is wrapped without copying its data.
+    """
     array = pa.array(column, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return pc.cast(array, pa.large_string())
+    if isinstance(array, pa.Array):
+        array = pa.chunked_array([array])
+    if array.type != pa.large_string():
+        array = array.cast(pa.large_string())
+    return array
+
+
+def _one_array(column: pd.Series) -> pa.Array:
+    """Return ``column`` as a single Arrow array, as a look-up's value set must be."""
+    chunks = _arrow_strings(column)
+    return chunks.chunk(0) if chunks.num_chunks == 1 else chunks.combine_chunks()
+
+
+def _probe(predictions: pd.DataFrame, annotations: pd.DataFrame) -> pa.ChunkedArray:
+    """Return the item ids of the predictions followed by those of the annotations, uncopied."""
+    chunks = _arrow_strings(predictions["item_id"]).chunks + _arrow_strings(annotations["item_id"]).chunks
+    return pa.chunked_array(chunks, type=pa.large_string())
 
 
 def _encode_labels(columns: list[pd.Series]) -> tuple[list[str], list[np.ndarray]]:
@@ -194,14 +207,20 @@ def _encode_labels(columns: list[pd.Series]) -> tuple[list[str], list[np.ndarray
 
     A missing value gets the code -1.
     """
-    encoded = [pc.dictionary_encode(_arrow_strings(column)) for column in columns]
-    names = sorted(set().union(*(part.dictionary.to_pylist() for part in encoded)))
+    encoded = [
+        [pc.dictionary_encode(chunk) for chunk in _arrow_strings(column).chunks] for column in columns
+    ]
+    names = sorted({name for chunks in encoded for chunk in chunks for name in chunk.dictionary.to_pylist()})
     position = {name: index for index, name in enumerate(names)}
     codes = []
-    for part in encoded:
-        # The last entry maps the -1 of a missing value to -1.
-        lookup = np.array([position[name] for name in part.dictionary.to_pylist()] + [-1], dtype=np.int32)
-        codes.append(lookup[part.indices.fill_null(-1).to_numpy(zero_copy_only=False)])
+    for chunks in encoded:
+        parts = [np.zeros(0, dtype=np.int32)]
+        for chunk in chunks:
+            # The last entry maps the -1 of a missing value to -1.
+            lookup = [position[name] for name in chunk.dictionary.to_pylist()] + [-1]
+            indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            parts.append(np.array(lookup, dtype=np.int32)[indices])
+        codes.append(np.concatenate(parts))
     return names, codes
 
 

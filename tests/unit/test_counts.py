@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from humangap.counts import UNNAMED_MODEL, count_labels, coverage
@@ -91,3 +92,16 @@ def test_coverage_counts_rows_without_gold():
     known = set(gold["item_id"])
     assert found["predictions_without_gold"] == int((~predictions["item_id"].isin(known)).sum()) == 60
     assert found["annotations_without_gold"] == int((~annotations["item_id"].isin(known)).sum())
+
+
+def test_counts_on_chunked_columns():
+    gold, predictions, annotations = messy_case(7)
+    pieces = [frame.iloc[: len(frame) // 3] for frame in (gold, predictions, annotations)]
+    rests = [frame.iloc[len(frame) // 3 :] for frame in (gold, predictions, annotations)]
+    chunked = [pd.concat([piece, rest], ignore_index=True) for piece, rest in zip(pieces, rests)]
+    assert pa.array(chunked[1]["item_id"]).num_chunks == 2
+
+    counts = count_labels(*chunked)
+
+    pd.testing.assert_frame_equal(counts.table, count_labels(gold, predictions, annotations).table)
+    assert coverage(*chunked) == coverage(gold, predictions, annotations)
