@@ -131,8 +131,6 @@ def worker_compute(method: str, root: Path, repeat: int) -> dict[str, Any]:
 
 def worker_full(root: Path) -> dict[str, Any]:
     """Run ``pipeline.run_report`` on the folder, timing each stage through wrappers."""
-    import datetime as dt
-
     from humangap import pipeline
     from humangap.config import HumangapConfig
     from humangap.storage import LocalStore
@@ -141,6 +139,8 @@ def worker_full(root: Path) -> dict[str, Any]:
     from data import DAY
 
     stages: dict[str, float] = {}
+    # The process's peak RSS so far, as each stage ends: shows which stage sets the peak.
+    peaks: dict[str, float] = {}
 
     def timed(stage: str, function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -149,6 +149,7 @@ def worker_full(root: Path) -> dict[str, Any]:
                 return function(*args, **kwargs)
             finally:
                 stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - start
+                peaks[stage] = peak_rss_mb()
 
         return wrapper
 
@@ -189,7 +190,7 @@ def worker_full(root: Path) -> dict[str, Any]:
                         },
                     }
                 )
-    return {"seconds": total, "stages": stages, "rows": rows, "started": dt.datetime.now().isoformat()}
+    return {"seconds": total, "stages": stages, "peak_after_stage_mb": peaks, "rows": rows}
 
 
 def worker_stream(root: Path, files: int) -> dict[str, Any]:
@@ -468,6 +469,8 @@ def print_full(full: dict[str, Any], reference: dict[str, Any] | None, disagreem
     stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in full["stages"].items())
     print()
     print(f"Full path, files to report: {full['seconds']:.2f} s ({stages}); peak RSS {full['peak_rss_mb']:.0f} MiB")
+    peaks = ", ".join(f"{name} {peak:.0f}" for name, peak in full["peak_after_stage_mb"].items())
+    print(f"  peak RSS MiB after each stage: {peaks}")
     print(f"  report agrees with the compute stage: {'yes' if not problems else 'NO'}")
     return not problems
 
