@@ -197,8 +197,8 @@ def disagreements(reference: list[Row], other: list[Row]) -> list[str]:
 def plain_checks(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
     """Run the row checks of humangap's validation with plain pandas, returning bad-row counts.
 
-    These are the checks that ``validation.validate_inputs`` asks Great
-    Expectations for: not null, unique ids and pairs, labels in the class set
+    These are the checks that ``validation.validate_inputs`` runs through Great
+    Expectations: not null, unique ids and pairs, labels in the class set
     and scores in [0, 1]. Timing them shows what the checks cost without GX.
     """
     classes = gold["label"].dropna().unique()
