@@ -2,8 +2,8 @@
 
 Counts add up, so the counts of a window are the sum of the counts of its
 prediction files. Each file is reduced to per-class counts before the next one
-is read. Peak memory is then the gold labels and annotations plus the largest
-prediction file, however many files the window holds.
+is read. Peak memory is then about the gold labels and annotations plus the
+largest prediction file, however many files the window holds.
 
 Gold labels and annotations are read whole: each prediction file needs every
 one of them. The annotations are narrowed once, before the first file, to the
@@ -69,7 +69,8 @@ def count_stream(
     Notes
     -----
     The uniqueness of ``(item_id, model_version)`` across files is not checked
-    here; validation of the whole window checks it.
+    here. ``validation.validate_inputs`` checks it when it is given every file
+    of the window, and without that check a repeated pair is counted twice.
     """
     gold = gold[["item_id", "label"]]
     no_predictions = pd.DataFrame({"item_id": [], "predicted_label": []}, dtype="string")
