@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: demo screenshot test install clean
+.PHONY: demo screenshot test bench install clean
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ screenshot: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# make bench [BENCH_ARGS="--predictions 10000000 --repeat 1"]; see docs/benchmarks.md
+BENCH_ARGS ?= --predictions 1000000
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out test-artifacts
