@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
@@ -156,8 +157,19 @@ def data_quality(
     }
 
 
+def _json_ready(value: Any) -> Any:
+    """Replace NaN and infinities with ``None``, which JSON can represent."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(item) for item in value]
+    return value
+
+
 def _write_json(store: ObjectStore, key: str, value: Any) -> None:
-    data = json.dumps(value, indent=2, default=str).encode()
+    data = json.dumps(_json_ready(value), indent=2, default=str, allow_nan=False).encode()
     store.write_bytes(key, data, "application/json")
 
 

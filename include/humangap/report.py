@@ -48,6 +48,15 @@ CSV_COLUMNS = [
     "gap_change",
     "regression",
 ]
+INTEGER_COLUMNS = (
+    "priority_rank",
+    "support",
+    "model_correct",
+    "human_labels",
+    "human_correct",
+    "annotator_count",
+    "majority_ties",
+)
 INTERVAL_FIELDS = (
     "model_accuracy",
     "human_accuracy",
@@ -187,7 +196,9 @@ def per_class_frame(report: dict[str, Any]) -> pd.DataFrame:
             flat["gap_change"] = change.get("gap_change")
             flat["regression"] = change.get("regression")
             rows.append(flat)
-    return pd.DataFrame(rows, columns=CSV_COLUMNS)
+    frame = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    # Counts and ranks stay whole numbers in the CSV, even beside nulls.
+    return frame.astype({name: "Int64" for name in INTEGER_COLUMNS})
 
 
 def render_csv(report: dict[str, Any]) -> bytes:

@@ -1,0 +1,44 @@
+"""Output files stay valid when the data has nulls: whole-number ranks, strict JSON."""
+
+import datetime as dt
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from humangap import sample
+from humangap.config import HumangapConfig
+from humangap.pipeline import run_report
+from humangap.storage import LocalStore
+from humangap.validation import ValidationFailed
+from humangap.window import resolve_window
+
+DAY = "2026-11-05"
+WINDOW = resolve_window(DAY, None, None, None)
+
+
+def test_csv_ranks_stay_integers_beside_unranked_class(tmp_path):
+    sample.write_sample(tmp_path, dt.date.fromisoformat(DAY))
+    config = HumangapConfig(bucket="local", classes=("paper", "rock", "scissors", "lizard"))
+    published = run_report(LocalStore(tmp_path), config, WINDOW, {"run_id": "test"})
+    text = (tmp_path / published["report_key"]).with_name("per_class.csv").read_text()
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert frame["priority_rank"].tolist()[:3] == ["1", "2", "3"]
+    assert frame.loc[frame["class"] == "lizard", "priority_rank"].item() == ""
+    assert frame["support"].tolist() == ["100", "100", "100", "0"]
+
+
+def test_validation_json_is_strict_json_with_nulls(tmp_path):
+    sample.write_sample(tmp_path, dt.date.fromisoformat(DAY))
+    gold = tmp_path / "gold" / f"dt={DAY}" / "gold.csv"
+    gold.write_text(gold.read_text() + ",rock\n")
+    with pytest.raises(ValidationFailed):
+        run_report(LocalStore(tmp_path), HumangapConfig(bucket="local"), WINDOW, {"run_id": "test"})
+    raw = (tmp_path / "reports" / f"dt={DAY}" / "validation.json").read_text()
+
+    def reject(constant):
+        raise AssertionError(f"validation.json contains {constant}")
+
+    result = json.loads(raw, parse_constant=reject)
+    assert result["success"] is False
