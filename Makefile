@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-test.txt constraints.txt
 
 # make demo [DATA=<folder in the input layout> FROM=YYYY-MM-DD TO=YYYY-MM-DD]
 demo: $(STAMP)
-	@$(VENV)/bin/python scripts/demo.py $(if $(DATA),--data $(DATA)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+	@$(VENV)/bin/python scripts/demo.py $(if $(DATA),--data "$(DATA)") $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)")
 
 # Refresh the README image: run the demo, then photograph its report in headless Chromium.
 screenshot: $(STAMP)

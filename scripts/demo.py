@@ -39,6 +39,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     from humangap import report, sample
+    from humangap.window import WindowError, resolve_window
 
     work = Path(tempfile.mkdtemp(prefix="humangap-demo-"))
     try:
@@ -54,7 +55,20 @@ def main() -> int:
             if not (args.first and args.last):
                 print("error: --data needs FROM and TO dates (YYYY-MM-DD)", file=sys.stderr)
                 return 2
+            missing = [name for name in ("predictions", "gold", "annotations") if not (data / name).is_dir()]
+            if missing:
+                print(
+                    f"error: --data {data} has no {', '.join(missing)} folder(s); give the folder "
+                    "that contains predictions/, gold/ and annotations/",
+                    file=sys.stderr,
+                )
+                return 2
             first, last = args.first, args.last
+        try:
+            resolve_window(first, last, None, None)
+        except WindowError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         with localenv.moto_server(work / "moto.log") as endpoint:
             client = localenv.s3_client(endpoint)
             client.create_bucket(Bucket=BUCKET)

@@ -360,7 +360,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> HumangapConfig:
             values[key] = value
     if "bucket" not in values:
         raise ConfigError(
-            "no bucket configured: set HUMANGAP_BUCKET, a 'bucket' key in the "
-            "HUMANGAP_CONFIG file, or the run's 'bucket' param"
+            "no bucket configured: set HUMANGAP_BUCKET or a 'bucket' key in the "
+            "HUMANGAP_CONFIG file"
         )
     return HumangapConfig.from_dict(values)

@@ -36,14 +36,20 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
     for source in SOURCES:
         keys[source] = []
         for day in windows[source].dates():
-            for key in store.list_keys(partition_prefix(config, source, day)):
-                if readers.file_format(key) is None:
-                    skipped.append(key)
-                else:
+            prefix = partition_prefix(config, source, day)
+            for key in store.list_keys(prefix):
+                if _is_data_file(key[len(prefix):]):
                     keys[source].append(key)
+                else:
+                    skipped.append(key)
         log.info("Found %d %s file(s) in %s", len(keys[source]), source, windows[source].to_dict())
     for key in skipped:
-        log.warning("Skipping %s: not a file type humangap reads (%s)", key, ", ".join(readers.FORMATS))
+        log.warning(
+            "Skipping %s: only files directly in a partition, not hidden (no leading '.' or "
+            "'_') and of a type humangap reads (%s) are inputs",
+            key,
+            ", ".join(readers.FORMATS),
+        )
     check_source_folders(store, config, [source for source in SOURCES if not keys[source]])
     return {
         "window": window.to_dict(),
@@ -58,6 +64,15 @@ def plan_inputs(store: ObjectStore, config: HumangapConfig, window: Window) -> d
             "presigned_url_seconds": config.presigned_url_seconds,
         },
     }
+
+
+def _is_data_file(name: str) -> bool:
+    """Return whether a key's name inside its partition is an input file.
+
+    Subfolders and hidden names are skipped, because writers such as Spark keep
+    unfinished output under ``_temporary/`` and markers such as ``_SUCCESS``.
+    """
+    return "/" not in name and not name.startswith(("_", ".")) and readers.file_format(name) is not None
 
 
 def check_source_folders(store: ObjectStore, config: HumangapConfig, sources: list[str]) -> None:

@@ -42,3 +42,20 @@ def test_validation_json_is_strict_json_with_nulls(tmp_path):
 
     result = json.loads(raw, parse_constant=reject)
     assert result["success"] is False
+
+
+def test_hidden_and_nested_files_are_skipped(tmp_path):
+    sample.write_sample(tmp_path, dt.date.fromisoformat(DAY))
+    partition = tmp_path / "gold" / f"dt={DAY}"
+    (partition / "_temporary" / "0").mkdir(parents=True)
+    (partition / "_temporary" / "0" / "part-0.csv").write_text("item_id,label\nrps-00000,paper\n")
+    (partition / ".hidden.csv").write_text("item_id,label\nrps-00000,paper\n")
+    (partition / "_SUCCESS").write_text("")
+    published = run_report(LocalStore(tmp_path), HumangapConfig(bucket="local"), WINDOW, {"run_id": "t"})
+    report = json.loads((tmp_path / published["report_key"]).read_text())
+    assert report["inputs"]["gold"]["keys"] == [f"gold/dt={DAY}/gold.csv"]
+    assert sorted(report["inputs"]["skipped_keys"]) == [
+        f"gold/dt={DAY}/.hidden.csv",
+        f"gold/dt={DAY}/_SUCCESS",
+        f"gold/dt={DAY}/_temporary/0/part-0.csv",
+    ]
