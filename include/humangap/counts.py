@@ -24,6 +24,8 @@ import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 UNNAMED_MODEL = ""
 KEY_COLUMNS = ["model_version", "kind", "gold", "label"]
@@ -279,12 +281,21 @@ def _item_summary(truth: pd.DataFrame, human_per_item: pd.DataFrame) -> pd.DataF
     summary.loc[summary["gold_leads"] == 1, "majority"] = "correct"
     summary.loc[summary["leaders"] > 1, "majority"] = "tie"
     # The vote pattern is a JSON list of [label, count] pairs with labels sorted. It is
-    # built with string operations because a Python call per item is slow on 50,000 items.
+    # built with Arrow string kernels because a Python call per item is slow on many items.
     ordered = votes.sort_values(["item_id", "label"])
     quoted = {label: json.dumps(str(label)) for label in ordered["label"].unique()}
     pairs = "[" + ordered["label"].map(quoted).astype(str) + ", " + ordered["n"].astype(str) + "]"
-    joined = pairs.groupby(ordered["item_id"], observed=True).agg(", ".join)
-    summary["votes"] = "[" + joined + "]"
+    table = pa.table(
+        {
+            "item_id": pa.array(ordered["item_id"].astype(str).to_numpy(dtype=object), pa.string()),
+            "pair": pa.array(pairs.to_numpy(dtype=object), pa.string()),
+        }
+    )
+    # Without threads, Arrow keeps the rows' order inside each group, so labels stay sorted.
+    grouped = table.group_by("item_id", use_threads=False).aggregate([("pair", "list")])
+    joined = pc.binary_join(grouped["pair_list"], ", ").to_pandas()
+    joined.index = grouped["item_id"].to_pandas()
+    summary["votes"] = "[" + joined.reindex(summary.index.astype(str)).to_numpy() + "]"
     return summary[["human_labels", "human_correct", "majority", "votes"]].reset_index()
 
 
