@@ -14,8 +14,10 @@ alone means one day), and writes to `reports/dt=<date>/` for one day, else to
 `reports/window=<first>_<last>/`. A manual run with neither param and no data
 interval reads the last complete interval before the run was triggered.
 
-**Scale-out.** Each prediction file is validated and counted in its own mapped
-task; one task adds up the per-file counts.
+**Tasks.** `plan_inputs` lists the input files and validates the labels;
+`count_predictions` is mapped over the prediction files and validates and counts
+one file each; `publish_report` adds up the counts, writes `validation.json` and
+the report; `notify_slack` posts the summary.
 
 **Publishing.** `report.json` is written after the other report files and marks the
 folder complete; `reports/latest.json` then points at the newest report. The
@@ -43,6 +45,7 @@ AWS_CONN_ID = os.environ.get("HUMANGAP_AWS_CONN_ID", "aws_default")
 SLACK_CONN_ID = os.environ.get("HUMANGAP_SLACK_CONN_ID", "slack_default")
 SCHEDULE = os.environ.get("HUMANGAP_SCHEDULE", "0 0 * * *")
 START_DATE = os.environ.get("HUMANGAP_START_DATE", "2026-01-01")
+END_DATE = os.environ.get("HUMANGAP_END_DATE") or None
 CATCHUP = os.environ.get("HUMANGAP_CATCHUP", "false").strip().lower() in ("1", "true", "yes")
 MAX_ACTIVE_RUNS = int(os.environ.get("HUMANGAP_MAX_ACTIVE_RUNS", "4"))
 RETRIES = int(os.environ.get("HUMANGAP_RETRIES", "2"))
@@ -91,10 +94,20 @@ def _fail_on_bad_input(function, *args):
         raise AirflowFailException(str(error)) from None
 
 
+def _run_type(context) -> str:
+    """Return the run type as its value, such as "backfill" or "scheduled"."""
+    run_type = context["dag_run"].run_type
+    # The task SDK gives an enum whose str() is "DagRunType.BACKFILL".
+    return str(getattr(run_type, "value", run_type))
+
+
 @dag(
     dag_id="humangap_report",
     schedule=CronDataIntervalTimetable(SCHEDULE, timezone="UTC"),
     start_date=dt.datetime.fromisoformat(START_DATE).replace(tzinfo=dt.timezone.utc),
+    end_date=(
+        dt.datetime.fromisoformat(END_DATE).replace(tzinfo=dt.timezone.utc) if END_DATE else None
+    ),
     catchup=CATCHUP,
     max_active_runs=MAX_ACTIVE_RUNS,
     default_args={"retries": RETRIES, "retry_delay": dt.timedelta(seconds=RETRY_DELAY_SECONDS)},
@@ -114,8 +127,13 @@ def _fail_on_bad_input(function, *args):
 )
 def humangap_report():
     @task
-    def plan_inputs() -> dict:
-        from humangap.pipeline import plan_inputs
+    def plan_inputs() -> list:
+        """List the run's input files, validate its labels, and return the prediction files.
+
+        The plan and the label summary go to the XComs ``plan`` and ``labels``, so
+        that the return value is the list the counting task is mapped over.
+        """
+        from humangap.pipeline import plan_inputs, validate_labels
         from humangap.window import resolve_window
 
         context = get_current_context()
@@ -131,23 +149,17 @@ def humangap_report():
             )
             start, end = interval.start, interval.end
         config = _config()
+        store = _store(config)
         window = _fail_on_bad_input(
             resolve_window, params.get("first_date"), params.get("last_date"), start, end
         )
-        return plan_inputs(_store(config), config, window)
-
-    @task
-    def list_prediction_files(plan: dict) -> list:
+        plan = plan_inputs(store, config, window)
+        labels = _fail_on_bad_input(validate_labels, store, config, plan)
+        context["ti"].xcom_push(key="plan", value=plan)
+        context["ti"].xcom_push(key="labels", value=labels)
         # A window without prediction files still maps one task, so the run
         # publishes a "no_data" report instead of skipping every later task.
         return plan["keys"]["predictions"] or [None]
-
-    @task
-    def validate_labels(plan: dict) -> dict:
-        from humangap.pipeline import validate_labels
-
-        config = _config()
-        return _fail_on_bad_input(validate_labels, _store(config), config, plan)
 
     @task
     def count_predictions(key: str | None, plan: dict, labels: dict) -> dict:
@@ -156,32 +168,27 @@ def humangap_report():
         config = _config()
         return _fail_on_bad_input(count_file, _store(config), config, plan, key, labels)
 
-    @task
-    def combine_counts(plan: dict, labels: dict, per_file: list) -> dict:
-        from humangap.pipeline import combine_counts
-
-        config = _config()
-        return _fail_on_bad_input(
-            combine_counts, _store(config), config, plan, labels, list(per_file)
-        )
-
     # One publish at a time across runs, because latest.json is read, compared
     # and written.
     @task(outlets=[REPORT_ASSET], max_active_tis_per_dag=1)
-    def publish_report(plan: dict, counted: dict) -> dict:
-        from humangap.pipeline import publish
+    def publish_report(plan: dict, labels: dict, per_file: list) -> dict:
+        """Add up the per-file counts, write validation.json, then publish the report."""
+        from humangap.pipeline import combine_counts, publish
 
         context = get_current_context()
+        config = _config()
+        store = _store(config)
+        counted = _fail_on_bad_input(combine_counts, store, config, plan, labels, list(per_file))
         interval_start = context.get("data_interval_start")
         interval_end = context.get("data_interval_end")
         run = {
             "dag_id": context["dag"].dag_id,
             "run_id": context["run_id"],
-            "run_type": str(context["dag_run"].run_type),
+            "run_type": _run_type(context),
             "data_interval_start": interval_start.isoformat() if interval_start else None,
             "data_interval_end": interval_end.isoformat() if interval_end else None,
         }
-        return publish(_store(_config()), plan, counted, run)
+        return publish(store, plan, counted, run)
 
     @task
     def notify_slack(published: dict) -> None:
@@ -193,8 +200,8 @@ def humangap_report():
 
         log = logging.getLogger(__name__)
         context = get_current_context()
-        run_type = str(context["dag_run"].run_type)
-        if run_type == BACKFILL_RUN_TYPE and not context["params"]["post_to_slack_on_backfill"]:
+        backfill = _run_type(context) == BACKFILL_RUN_TYPE
+        if backfill and not context["params"]["post_to_slack_on_backfill"]:
             log.info("Backfill run: not posting to Slack (param post_to_slack_on_backfill is off)")
             return
         message = published["slack_message"]
@@ -211,7 +218,9 @@ def humangap_report():
         store = _store(_config())
         marker = published["slack_marker_key"]
         if marker in store.list_keys(marker):
-            log.info("Run %s already posted its summary (%s); not posting again", context["run_id"], marker)
+            log.info(
+                "Run %s already posted its summary (%s); not posting again", context["run_id"], marker
+            )
             return
         # NOTE: a task killed between the post and the marker write posts again
         # on its retry, because a Slack webhook has no idempotency key.
@@ -223,13 +232,11 @@ def humangap_report():
         )
         log.info("Posted the summary of %s to Slack", published["report_url"])
 
-    plan = plan_inputs()
-    labels = validate_labels(plan)
-    per_file = count_predictions.partial(plan=plan, labels=labels).expand(
-        key=list_prediction_files(plan)
-    )
-    counted = combine_counts(plan, labels, per_file)
-    notify_slack(publish_report(plan, counted))
+    prediction_files = plan_inputs()
+    plan = prediction_files["plan"]
+    labels = prediction_files["labels"]
+    per_file = count_predictions.partial(plan=plan, labels=labels).expand(key=prediction_files)
+    notify_slack(publish_report(plan, labels, per_file))
 
 
 humangap_report()
