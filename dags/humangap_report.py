@@ -81,7 +81,7 @@ def _store(config):
 
 def _fail_on_bad_input(function, *args):
     """Call ``function``; turn bad input into a failure that Airflow does not retry."""
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from humangap.readers import InputFormatError
     from humangap.validation import ValidationFailed
@@ -195,7 +195,7 @@ def humangap_report():
         import json
         import logging
 
-        from airflow.exceptions import AirflowNotFoundException
+        from airflow.sdk.exceptions import AirflowNotFoundException
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         log = logging.getLogger(__name__)

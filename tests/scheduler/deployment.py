@@ -193,6 +193,13 @@ class Deployment:
         ]
         assert run_ids, f"backfill {backfill_id} created no runs: {self.query('SELECT * FROM backfill_dag_run')}"
         self.wait_for_runs_finished(run_ids, timeout)
+        # Airflow allows one running backfill per DAG; the scheduler marks it
+        # completed shortly after its last run finishes.
+        self.wait_for(
+            lambda: self.query("SELECT completed_at FROM backfill WHERE id = %s", (backfill_id,))[0][0],
+            120,
+            f"backfill {backfill_id} to be marked completed",
+        )
         return run_ids
 
 
@@ -239,9 +246,12 @@ def deployment_env(
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
         AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",
-        AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD="10",
-        AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL="5",
-        AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="60",
+        # A scheduler whose heartbeat is older than the threshold counts as dead and
+        # its tasks are reset. Below Airflow's default of 30 s, a busy machine made
+        # the live scheduler reset its own running tasks.
+        AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD="30",
+        AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL="10",
+        AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="120",
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(localenv.free_port()),
         HUMANGAP_START_DATE="2026-11-01",

@@ -47,7 +47,7 @@ def test_compose_file_validates():
         assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert environment["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379/")
         assert "@postgres:5432/" in environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-        assert environment["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        assert environment["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://")
         assert environment["PYTHONPATH"] == "/opt/airflow/include"
         assert "requirements.txt" in environment["_PIP_ADDITIONAL_REQUIREMENTS"]
         connection = json.loads(environment["AIRFLOW_CONN_AWS_DEFAULT"])
