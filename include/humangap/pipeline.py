@@ -136,7 +136,7 @@ def publish(
 
 
 def _reports_root(folder: str) -> str:
-    """Return the output prefix that holds a run's folder, such as ``reports``."""
+    """Return the output prefix that contains a run's folder, such as ``reports``."""
     parts = folder.strip("/").rsplit("/", 1)
     return parts[0] if len(parts) == 2 else ""
 

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -99,6 +100,22 @@ class Deployment:
                 return cursor.fetchall() if cursor.description else []
         finally:
             connection.close()
+
+    def clear_task(self, api_port: int, run_id: str, task_id: str) -> dict:
+        """Clear one task of one run through the REST API, as the UI's Clear button does."""
+        base = f"http://127.0.0.1:{api_port}"
+        # With simple_auth_manager_all_admins, GET /auth/token returns a token without credentials.
+        with urllib.request.urlopen(f"{base}/auth/token", timeout=30) as response:
+            token = json.load(response)["access_token"]
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False}
+        request = urllib.request.Request(
+            f"{base}/api/v2/dags/{DAG_ID}/clearTaskInstances",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
 
     def log_tails(self) -> str:
         parts = []

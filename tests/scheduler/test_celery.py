@@ -83,6 +83,7 @@ def celery_airflow(tmp_path_factory, s3_endpoint, split_bucket, module_slack_rec
         )
         env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(HERE)])
         deployment = Deployment(home, env, database)
+        deployment.api_port = api_port
         # The scheduled run's first post gets a server error, so its notify_slack
         # task fails once and Airflow retries it.
         module_slack_receiver.respond_with(500, text="internal_error")
@@ -134,7 +135,7 @@ def test_mapped_tasks_run_on_both_workers(celery_airflow, s3, split_bucket, cifa
 
 
 def test_scheduled_run_posts_once_despite_retry(celery_airflow, s3, split_bucket, module_slack_receiver):
-    # The celery_airflow fixture answers the first post with a server error.
+    # The celery_airflow fixture queues a server error as the response to the first post.
     (run,) = celery_airflow.wait_for(
         lambda: celery_airflow.runs("scheduled"), 120, "the scheduler to create a scheduled run"
     )
@@ -145,7 +146,7 @@ def test_scheduled_run_posts_once_despite_retry(celery_airflow, s3, split_bucket
         (run["run_id"],),
     )
     assert tries == [(2,)]
-    # Two requests reached the webhook: the one answered 500 and the one that posted.
+    # Two requests reached the webhook: the one that got status 500 and the one that posted.
     requests = _requests_for(module_slack_receiver, day)
     assert len(requests) == 2
     assert requests[0] == requests[1]
@@ -153,8 +154,8 @@ def test_scheduled_run_posts_once_despite_retry(celery_airflow, s3, split_bucket
     assert len(keys_under(s3, split_bucket, marker)) == 1
 
     # A cleared and rerun notify_slack finds the marker and does not post again.
-    # Without dates, the clear covers every run; the backfill run's task does not post.
-    celery_airflow.airflow("tasks", "clear", DAG_ID, "-t", "^notify_slack$", "-y")
+    cleared = celery_airflow.clear_task(celery_airflow.api_port, run["run_id"], "notify_slack")
+    assert cleared["total_entries"] == 1
     celery_airflow.wait_for(
         lambda: celery_airflow.query(
             "SELECT 1 FROM task_instance WHERE run_id = %s AND task_id = 'notify_slack' "

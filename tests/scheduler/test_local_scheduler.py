@@ -106,7 +106,8 @@ def test_publish_emits_report_asset(local_airflow, cifar_bucket):
     )
     events = local_airflow.query(
         "SELECT count(*) FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = %s",
-        (f"s3://{cifar_bucket}/reports/",),
+        # The Amazon provider normalizes the declared s3://<bucket>/reports/ to this URI.
+        (f"s3://{cifar_bucket}/reports",),
     )[0][0]
     assert published >= 11
     assert events == published
