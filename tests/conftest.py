@@ -98,3 +98,11 @@ def slack_receiver():
     receiver = SlackReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(scope="module")
+def module_slack_receiver():
+    """A webhook receiver shared by the tests of one module."""
+    receiver = SlackReceiver()
+    yield receiver
+    receiver.close()

@@ -334,21 +334,25 @@ def deliver_once(
     """Post a published report's message unless this exact publication was posted.
 
     ``published`` is what ``pipeline.publish`` returns. After Slack accepts the
-    message, a marker ``_slack_posted/<folder name>.json`` is written under the output
-    prefix; a retry of the same publication finds it and posts nothing. A rerun that publishes
-    the report again has a new ``generated_at`` and posts. Returns whether it posted.
+    message, a marker is written: ``published["slack_marker_key"]`` (one per Airflow
+    run) when present, else ``_slack_posted/<folder name>.json`` under the output prefix.
+    A retry that finds a run's marker posts nothing. Without a run marker, a rerun that
+    publishes the report again has a new ``generated_at`` and posts. Returns whether it
+    posted.
     ``options`` go to ``post_message``.
     """
     folder = published["report_key"].rsplit("/", 1)[0]
     parent, _, name = folder.rpartition("/")
-    marker_key = join_key(parent, MARKER_FOLDER, name + ".json")
+    # The pipeline names one marker per Airflow run; without one, per folder.
+    per_run = published.get("slack_marker_key")
+    marker_key = per_run or join_key(parent, MARKER_FOLDER, name + ".json")
     fingerprint = _fingerprint(published)
     if marker_key in store.list_keys(marker_key):
         try:
             marker = json.loads(store.read_bytes(marker_key))
         except ValueError:
             marker = {}
-        if marker.get("fingerprint") == fingerprint:
+        if per_run or marker.get("fingerprint") == fingerprint:
             log.info("The message of %s was posted already (%s); not posting it again",
                      published["report_key"], marker.get("posted_at"))
             return False

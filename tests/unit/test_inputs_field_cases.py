@@ -326,7 +326,7 @@ def test_window_without_rows_publishes_no_data(s3, bucket):
     assert report["models"] == []
     assert "nan" not in raw.lower()
     assert "nothing to report" in published["slack_message"]["text"]
-    assert keys_under(s3, bucket, "reports/") == [FOLDER + name for name in REPORT_FILES]
+    assert keys_under(s3, bucket, "reports/") == [FOLDER + name for name in REPORT_FILES] + ["reports/latest.json"]
 
 
 JSONL_GOLD = (
@@ -439,7 +439,7 @@ def test_path_like_labels_do_not_move_outputs(s3, bucket):
     assert report["classes"] == ["../../escape", "/abs", "a/b"]
     every_key = keys_under(s3, bucket, "")
     written = [key for key in every_key if not key.startswith(("gold/", "predictions/", "annotations/"))]
-    assert written == [FOLDER + name for name in REPORT_FILES]
+    assert written == [FOLDER + name for name in REPORT_FILES] + ["reports/latest.json"]
 
 
 def test_path_like_labels_stay_in_local_folder(tmp_path):

@@ -139,7 +139,7 @@ def test_reads_and_writes_recover_from_faults(s3, bucket, proxy):
             "slack_message.json",
             "validation.json",
         )
-    ]
+    ] + ["reports/latest.json"]
 
 
 def test_faults_fail_without_retries(s3, bucket, proxy):
