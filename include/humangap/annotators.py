@@ -130,10 +130,17 @@ def agreement(counts: LabelCounts, classes: list[str]) -> dict[str, Any]:
     table = counts.agreement_counts(version) if version is not None else pd.DataFrame(
         columns=["gold", "votes", "n"]
     )
+    single = 0
+    if version is not None and not counts.patterns.empty:
+        patterns = counts.patterns
+        mask = (patterns["model_version"] == version) & (patterns["human_labels"] == 1)
+        single = int(patterns.loc[mask, "n"].sum())
     return {
         "alpha": _alpha(table),
         "alpha_per_class": {name: _alpha(table[table["gold"] == name]) for name in classes},
         "items_with_two_or_more_labels": int(table["n"].sum()) if not table.empty else 0,
+        # Alpha needs two labels on an item to compare, so these items are left out.
+        "items_with_one_label_skipped": single,
     }
 
 

@@ -454,3 +454,27 @@ def test_path_like_labels_stay_in_local_folder(tmp_path):
     assert [p for p in outside if not p.startswith("bucket/")] == []
     reports = sorted(p.name for p in (data / "reports" / f"dt={DAY}").iterdir())
     assert reports == REPORT_FILES
+
+
+def test_single_labels_and_split_votes(s3, bucket):
+    # Item 1 has one annotation; items 2 and 3 are split 1-1; item 4 has a clear majority.
+    put_sources(
+        s3,
+        bucket,
+        "item_id,label\n1,cat\n2,cat\n3,dog\n4,dog\n",
+        "item_id,predicted_label\n1,cat\n2,cat\n3,dog\n4,dog\n",
+        "item_id,annotator_id,label\n1,a,cat\n2,a,cat\n2,b,dog\n3,a,dog\n3,b,cat\n"
+        "4,a,dog\n4,b,dog\n4,c,cat\n",
+    )
+    report, _ = run(s3, bucket, min_gold_items=1, min_human_labels=1)
+    rows = rows_of(report)
+    # Tie rule: a 1-1 split has no majority and counts as a tie, not as correct.
+    assert rows["cat"]["majority_ties"] == 1
+    assert rows["dog"]["majority_ties"] == 1
+    # cat: item 1 (majority of one, right), item 2 (tie) -> 1 of 2.
+    assert rows["cat"]["human_accuracy_majority"] == 1 / 2
+    # dog: item 3 (tie), item 4 (dog 2-1, right) -> 1 of 2.
+    assert rows["dog"]["human_accuracy_majority"] == 1 / 2
+    section = report["annotators"]
+    assert section["items_with_two_or_more_labels"] == 3
+    assert section["items_with_one_label_skipped"] == 1
