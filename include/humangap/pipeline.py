@@ -291,6 +291,10 @@ def publish(
         table,
         data_quality=counted.get("data_quality"),
     )
+    # A rerun first withdraws the old commit marker, so a rerun that dies half way
+    # leaves a folder without report.json, which readers do not trust, instead of
+    # an old report.json beside new CSV and HTML files.
+    store.delete(join_key(folder, "report.json"))
     annotators_key = join_key(folder, "annotators.csv")
     document["annotators"]["annotators_key"] = annotators_key
     store.write_bytes(annotators_key, annotators.render_csv(table), "text/csv")

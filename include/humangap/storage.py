@@ -144,6 +144,9 @@ class ObjectStore(Protocol):
     def write_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Create or replace ``key``."""
 
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
     def url(self, key: str) -> str:
         """Return a URL that names ``key`` for a person, such as ``s3://bucket/key``."""
 
@@ -188,6 +191,11 @@ class S3HookStore:
                 Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
             )
         log.info("Wrote s3://%s/%s (%d bytes)", self.bucket, key, len(data))
+
+    def delete(self, key: str) -> None:
+        with s3_errors("write", self.bucket, key):
+            self.hook.get_conn().delete_object(Bucket=self.bucket, Key=key)
+        log.info("Deleted s3://%s/%s", self.bucket, key)
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -238,6 +246,11 @@ class S3ClientStore:
             )
         log.info("Wrote s3://%s/%s (%d bytes)", self.bucket, key, len(data))
 
+    def delete(self, key: str) -> None:
+        with s3_errors("write", self.bucket, key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        log.info("Deleted s3://%s/%s", self.bucket, key)
+
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
@@ -282,6 +295,9 @@ class LocalStore:
         temporary = path.with_name(path.name + ".partial")
         temporary.write_bytes(data)
         temporary.replace(path)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def url(self, key: str) -> str:
         return self._path(key).as_uri()

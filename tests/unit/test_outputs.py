@@ -59,3 +59,30 @@ def test_hidden_and_nested_files_are_skipped(tmp_path):
         f"gold/dt={DAY}/_SUCCESS",
         f"gold/dt={DAY}/_temporary/0/part-0.csv",
     ]
+
+
+class FailingStore(LocalStore):
+    """A folder store whose writes fail once a given file name comes up."""
+
+    def __init__(self, root, fail_on):
+        super().__init__(root)
+        self.fail_on = fail_on
+
+    def write_bytes(self, key, data, content_type):
+        if key.endswith(self.fail_on):
+            raise OSError(f"injected failure writing {key}")
+        super().write_bytes(key, data, content_type)
+
+
+def test_rerun_dying_midway_leaves_no_report_json(tmp_path):
+    sample.write_sample(tmp_path, dt.date.fromisoformat(DAY))
+    config = HumangapConfig(bucket="local")
+    published = run_report(LocalStore(tmp_path), config, WINDOW, {"run_id": "first"})
+    report_path = tmp_path / published["report_key"]
+    assert report_path.is_file()
+    with pytest.raises(OSError, match="injected failure"):
+        run_report(FailingStore(tmp_path, "report.html"), config, WINDOW, {"run_id": "second"})
+    # The old report.json is gone, so no reader trusts a folder of mixed runs.
+    assert not report_path.exists()
+    run_report(LocalStore(tmp_path), config, WINDOW, {"run_id": "third"})
+    assert json.loads(report_path.read_text())["run"]["run_id"] == "third"
