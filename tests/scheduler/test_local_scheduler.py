@@ -35,7 +35,7 @@ def _folder(day: str) -> str:
 
 
 def _title(day: str) -> str:
-    return f"humangap: {day} to {day}"
+    return f"humangap, {day}:"
 
 
 def _requests_for(receiver, day: str) -> list[dict]:
