@@ -1,4 +1,4 @@
-"""`make demo`'s script, run as a user runs it: it prints the seed example's table."""
+"""The demo script, run as `make demo` runs it, prints the rock, paper and scissors table."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""Output files stay valid when the data has nulls: whole-number ranks, strict JSON."""
+"""Outputs: whole-number counts, strict JSON, skipped partition files, safe reruns."""
 
 import datetime as dt
 import io
