@@ -217,7 +217,7 @@ def humangap_report():
             return
         from humangap.slack import deliver_once
 
-        # Waits out 429 answers; the run's marker stops a retried task from posting twice.
+        # Waits out 429 responses. The run's marker stops a retried task from posting twice.
         # NOTE: a task killed between the post and the marker write posts again on its
         # retry, because a Slack webhook has no idempotency key.
         if deliver_once(published, hook.get_conn().send_dict, _store(_config())):

@@ -1,4 +1,4 @@
-"""Who the humans are: per-annotator accuracy, agreement and outliers, from ``LabelCounts``.
+"""Annotator figures: per-annotator accuracy, agreement and outliers, from ``LabelCounts``.
 
 Annotator figures are measured on the items scored for one model version, the
 reference version: the one with the most scored items (ties by name). When every
