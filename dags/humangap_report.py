@@ -1,9 +1,9 @@
 """
 ### humangap report
 
-Reads a classifier's predictions, gold labels and human annotations from S3,
-validates them with Great Expectations, computes per class the model's accuracy,
-the human baseline's accuracy and the gap, and publishes `report.json`,
+Reads a classifier's predictions, gold labels and human annotations from S3 and
+validates them with Great Expectations. Then it computes per class the model's
+accuracy, the human baseline's accuracy and the gap, and publishes `report.json`,
 `per_class.csv` and `report.html` under `reports/dt=<interval start>/`, then posts
 a summary to Slack.
 

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def wait_for_http(url: str, timeout: float = 30.0) -> None:
-    """Poll ``url`` until it answers any HTTP status, or raise ``TimeoutError``."""
+    """Poll ``url`` until it responds with any HTTP status, or raise ``TimeoutError``."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -50,7 +50,7 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s") from None
+                raise TimeoutError(f"{url} did not respond within {timeout:.0f} s") from None
             time.sleep(0.2)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from humangap.stats import BASELINES, StatsSettings
 
+DEFAULT_STATS = StatsSettings()
+
 SOURCES = ("predictions", "gold", "annotations")
 
 # Canonical column names of each source. Files may use other names, mapped by
@@ -100,12 +102,13 @@ class HumangapConfig:
     classes: tuple[str, ...] | None = None
     lookback_days: int = 30
     columns: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
-    min_gold_items: int = 30
-    min_human_labels: int = 30
-    baseline: str = "pooled"
-    exclude_outliers: bool = False
-    bootstrap_resamples: int = 2000
-    seed: int = 0
+    # The statistics settings take their defaults from StatsSettings, defined once.
+    min_gold_items: int = DEFAULT_STATS.min_gold_items
+    min_human_labels: int = DEFAULT_STATS.min_human_labels
+    baseline: str = DEFAULT_STATS.baseline
+    exclude_outliers: bool = DEFAULT_STATS.exclude_outliers
+    bootstrap_resamples: int = DEFAULT_STATS.bootstrap_resamples
+    seed: int = DEFAULT_STATS.seed
     case_fold_labels: bool = False
     empty_label: str = EMPTY_LABEL_POLICIES[0]
     unknown_predicted_label: str = UNKNOWN_PREDICTED_LABEL_POLICIES[0]
@@ -190,14 +193,9 @@ class HumangapConfig:
 
     def stats_settings(self) -> StatsSettings:
         """Return the settings the statistics depend on."""
-        return StatsSettings(
-            min_gold_items=self.min_gold_items,
-            min_human_labels=self.min_human_labels,
-            baseline=self.baseline,
-            exclude_outliers=self.exclude_outliers,
-            bootstrap_resamples=self.bootstrap_resamples,
-            seed=self.seed,
-        )
+        names = [field.name for field in dataclasses.fields(StatsSettings)]
+        return StatsSettings(**{name: getattr(self, name) for name in names})
+
     def _check_policies(self) -> None:
         policies = {
             "empty_label": (self.empty_label, EMPTY_LABEL_POLICIES),

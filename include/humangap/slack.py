@@ -1,10 +1,10 @@
 """The Slack summary of a report, and its delivery to an incoming webhook.
 
 ``build_message`` returns a webhook payload: Block Kit ``blocks`` and a one-paragraph
-``text`` fallback with the same content. Per model version it shows the window, the top
-three priorities with gap, interval and status in words, how many classes are at or
-past human level and the regressions since the last report; then the input warnings
-and a link to the full report. The payload stays within Slack's limits (50 blocks,
+``text`` fallback with the same content. Per model version it lists the window and the
+top three priorities with gap, interval and status in words. It also counts the classes
+at or past human level and lists the regressions since the last report. The input
+warnings and a link to the full report come last. The payload stays within Slack's limits (50 blocks,
 3,000 characters a section, 150 a header) by summarising, so a report with many
 model versions or long class names still posts and links to the full report.
 

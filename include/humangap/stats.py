@@ -22,7 +22,10 @@ BASELINES = ("pooled", "mean_per_annotator", "majority")
 
 @dataclasses.dataclass(frozen=True)
 class StatsSettings:
-    """What the statistics of a report depend on (see ``HumangapConfig``)."""
+    """Settings the statistics of a report depend on, with their defaults.
+
+    ``HumangapConfig`` takes the defaults of its statistics settings from here.
+    """
 
     min_gold_items: int = 30
     min_human_labels: int = 30

@@ -26,7 +26,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 SAMPLE_SIZE = 10
 FILE_COLUMN = "source_file"
 
-# What to do about each kind of failed expectation.
+# The fix to suggest for each kind of failed expectation.
 FIXES = {
     "expect_column_to_exist": "add the column to the file, or map its name in the 'columns' setting",
     "expect_column_values_to_not_be_null": (

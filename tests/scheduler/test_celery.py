@@ -16,7 +16,7 @@ import pytest
 import redis
 
 import localenv
-from deployment import DAG_ID, Deployment, deployment_env, postgres_database, slack_connection
+from deployment import Deployment, deployment_env, postgres_database, slack_connection
 from helpers import keys_under, read_json
 from humangap.config import HumangapConfig
 from humangap.pipeline import run_report

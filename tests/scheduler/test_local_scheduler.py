@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-import localenv
 from deployment import DAG_ID
 from helpers import keys_under, read_json
 from reference_counts import daily_counts, report_counts
