@@ -1,13 +1,17 @@
 """humangap_report under CeleryExecutor: Redis as broker, PostgreSQL as metadata and results.
 
 Two Celery workers run the tasks. One day's predictions are split into several
-files so that the mapped counting tasks spread over both workers.
+files so that the mapped counting tasks spread over both workers. The tests share
+one deployment and run in file order. The last one stops the Celery scheduler and
+workers, reruns the same day under a LocalExecutor scheduler on the same database,
+and compares that report with the Celery one.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -36,6 +40,19 @@ HERE = Path(__file__).resolve().parent
 
 def _folder(day: str) -> str:
     return f"reports/dt={day}/"
+
+
+def _read_bytes(s3, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _count_predictions_instances(deployment: Deployment, run_id: str) -> list[tuple]:
+    """Return (map_index, hostname, state) of each count_predictions task of a run."""
+    return deployment.query(
+        "SELECT map_index, hostname, state FROM task_instance "
+        "WHERE run_id = %s AND task_id = 'count_predictions' ORDER BY map_index",
+        (run_id,),
+    )
 
 
 def _requests_for(receiver, day: str) -> list[dict]:
@@ -109,11 +126,7 @@ def celery_airflow(tmp_path_factory, s3_endpoint, split_bucket, module_slack_rec
 
 def test_mapped_tasks_run_on_both_workers(celery_airflow, s3, split_bucket, cifar_bucket_dir):
     (run_id,) = celery_airflow.backfill(DAY, DAY, timeout=400)
-    rows = celery_airflow.query(
-        "SELECT map_index, hostname, state FROM task_instance "
-        "WHERE run_id = %s AND task_id = 'count_predictions' ORDER BY map_index",
-        (run_id,),
-    )
+    rows = _count_predictions_instances(celery_airflow, run_id)
     assert [row[0] for row in rows] == list(range(PARTS))
     assert {row[2] for row in rows} == {"success"}
     assert {row[1] for row in rows} == set(WORKERS)
@@ -122,7 +135,7 @@ def test_mapped_tasks_run_on_both_workers(celery_airflow, s3, split_bucket, cifa
     assert len(report["inputs"]["predictions"]["keys"]) == PARTS
     expected = daily_counts(cifar_bucket_dir, DAY).to_dict(orient="records")
     assert report_counts(report).to_dict(orient="records") == expected
-    # The same window computed by one process, with no mapping.
+    # The same window computed by one process, with no mapping and no XComs.
     single = run_report(
         S3ClientStore(s3, split_bucket),
         HumangapConfig(bucket=split_bucket, output_prefix="single"),
@@ -169,3 +182,39 @@ def test_scheduled_run_posts_once_despite_retry(celery_airflow, s3, split_bucket
     report = read_json(s3, split_bucket, _folder(day) + "report.json")
     assert report["status"] == "no_data"
     assert report["run"]["run_type"] == "scheduled"
+
+
+def test_local_executor_same_report(celery_airflow, s3, split_bucket):
+    folder = _folder(DAY)
+    celery_report = read_json(s3, split_bucket, folder + "report.json")
+    celery_csv = _read_bytes(s3, split_bucket, folder + "per_class.csv")
+    written_before = s3.head_object(Bucket=split_bucket, Key=folder + "report.json")["LastModified"]
+    celery_rows = _count_predictions_instances(celery_airflow, celery_report["run"]["run_id"])
+    assert {row[1] for row in celery_rows} == set(WORKERS)
+
+    # The LocalExecutor scheduler shares the database, environment and output
+    # prefix of the Celery deployment, so only the executor differs. Its tasks run
+    # in its child processes, which inherit that environment, and they rewrite the
+    # files read above.
+    for name in ("scheduler", *WORKERS):
+        celery_airflow.kill(name)
+    celery_airflow.start(
+        "local-scheduler", "scheduler", "--skip-serve-logs", AIRFLOW__CORE__EXECUTOR="LocalExecutor"
+    )
+    (run_id,) = celery_airflow.backfill(DAY, DAY, "--reprocess-behavior", "completed", timeout=400)
+    rows = _count_predictions_instances(celery_airflow, run_id)
+    assert [row[0] for row in rows] == list(range(PARTS))
+    assert {row[2] for row in rows} == {"success"}
+    # worker_hostname.get returns the machine's name outside the Celery workers.
+    assert {row[1] for row in rows} == {socket.getfqdn()}
+
+    written_after = s3.head_object(Bucket=split_bucket, Key=folder + "report.json")["LastModified"]
+    assert written_after > written_before, "the LocalExecutor run did not rewrite report.json"
+    local_report = read_json(s3, split_bucket, folder + "report.json")
+    assert local_report["models"] == celery_report["models"]
+    assert local_report["inputs"] == celery_report["inputs"]
+    assert _read_bytes(s3, split_bucket, folder + "per_class.csv") == celery_csv
+    # The rest of report.json must match too, except generated_at.
+    local_report.pop("generated_at")
+    celery_report.pop("generated_at")
+    assert local_report == celery_report
