@@ -19,10 +19,13 @@ Every table is a count, so counts of separate files or tasks can be summed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
+import os
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -64,6 +67,9 @@ class LabelCounts:
         and ``n``; ``votes`` is a JSON list of ``[label, count]`` pairs.
     annotator_ids:
         Whether the annotations carried an ``annotator_id`` column.
+    coverage:
+        Set by ``count_labels``: the prediction and annotation rows whose item has
+        no gold label. It is not part of the records and is not added up.
     """
 
     table: pd.DataFrame
@@ -77,6 +83,7 @@ class LabelCounts:
         default_factory=lambda: _empty(AGREEMENT_KEYS, ["n"])
     )
     annotator_ids: bool = True
+    coverage: dict[str, int] | None = dataclasses.field(default=None, repr=False)
 
     def to_records(self) -> list[dict[str, Any]]:
         """Return the counts as JSON-ready records.
@@ -200,6 +207,47 @@ def _tidy(table: pd.DataFrame, keys: list[str] | None = None, values: list[str] 
     return table.sort_values(keys, ignore_index=True)
 
 
+# Majority-vote outcome of an item's human labels, by code.
+MAJORITY_NAMES = np.array(["none", "correct", "wrong", "tie"], dtype=object)
+NO_MAJORITY, MAJORITY_CORRECT, MAJORITY_WRONG, MAJORITY_TIE = range(4)
+# Below this many ids the look-up runs on one thread: starting threads costs more.
+PARALLEL_LOOKUP_ROWS = 200_000
+
+
+class _Codes:
+    """Integer codes for the distinct values of one or more columns; -1 stands for null."""
+
+    def __init__(self) -> None:
+        self.names: list[Any] = []
+        self._code: dict[Any, int] = {}
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        array = pa.array(values, from_pandas=True)
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        parts = [np.empty(0, dtype=np.int32)]
+        for chunk in chunks:
+            encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+            # The extra -1 at the end maps a null (index -1) to -1.
+            known = [self._add(name) for name in encoded.dictionary.to_pylist()]
+            mapping = np.array(known + [-1], dtype=np.int32)
+            indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            parts.append(mapping[indices])
+        return np.concatenate(parts)
+
+    def constant(self, name: Any, size: int) -> np.ndarray:
+        return np.full(size, self._add(name), dtype=np.int32)
+
+    def lookup(self) -> np.ndarray:
+        """Return the names by code, with None at the end for code -1."""
+        return np.array(self.names + [None], dtype=object)
+
+    def _add(self, name: Any) -> int:
+        if name not in self._code:
+            self._code[name] = len(self.names)
+            self.names.append(name)
+        return self._code[name]
+
+
 def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> LabelCounts:
     """Count model and human labels per model version and gold class.
 
@@ -213,125 +261,279 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     annotations:
         Columns ``item_id, label`` and optionally ``annotator_id``; one row per
         human label. Without ``annotator_id`` the per-annotator table is empty.
+
+    Every id and label is turned into an integer code once; the item ids of the
+    predictions and annotations are looked up in the gold ids in one pass, and
+    every table is a ``numpy.bincount`` over codes. Rows with a null model
+    version or gold label, and null human labels, are not counted. The returned
+    counts carry ``coverage``: the prediction and annotation rows whose item has
+    no gold label.
     """
-    truth = gold[["item_id", "label"]].rename(columns={"label": "gold"})
-    scored = predictions.merge(truth, on="item_id", how="inner")
-    if "model_version" in scored.columns:
-        versions = scored["model_version"].astype(object)
+    labels = _Codes()
+    # A sentinel -1 at the end: a row with no gold item (position -1) gets gold label -1.
+    gold_label = np.append(labels.encode(gold["label"]), np.int32(-1))
+    predicted = labels.encode(predictions["predicted_label"])
+    human = labels.encode(annotations["label"])
+    versions = _Codes()
+    if "model_version" in predictions.columns:
+        version = versions.encode(predictions["model_version"])
     else:
-        versions = pd.Series(UNNAMED_MODEL, index=scored.index, dtype=object)
-    scored = pd.DataFrame(
-        {
-            "model_version": versions,
-            "item_id": scored["item_id"],
-            "gold": scored["gold"].astype(object),
-            "label": scored["predicted_label"].astype(object),
-        }
-    )
-    model = scored.groupby(["model_version", "gold", "label"], as_index=False).size()
-    model = model.rename(columns={"size": "n"}).assign(kind="model")
-
-    human_per_item = (
-        annotations[["item_id", "label"]]
-        .assign(label=lambda frame: frame["label"].astype(object))
-        .groupby(["item_id", "label"], as_index=False, observed=True)
-        .size()
-        .rename(columns={"size": "n"})
-    )
-    human = (
-        scored[["model_version", "item_id", "gold"]]
-        .merge(human_per_item, on="item_id", how="inner")
-        .groupby(["model_version", "gold", "label"], as_index=False)["n"]
-        .sum()
-        .assign(kind="human")
-    )
-    table = pd.concat([model, human], ignore_index=True)[KEY_COLUMNS + ["n"]]
-
-    items = _item_summary(truth, human_per_item)
-    patterns = _patterns(scored, items)
-    agreement = _agreement(scored, items)
+        version = versions.constant(UNNAMED_MODEL, len(predictions))
     has_ids = "annotator_id" in annotations.columns
-    annotators = _annotators(scored, annotations) if has_ids else None
-    counts = LabelCounts(_tidy(table), annotator_ids=has_ids)
-    counts.patterns = _tidy(patterns, PATTERN_KEYS, ["n"])
-    counts.agreement = _tidy(agreement, AGREEMENT_KEYS, ["n"])
-    if annotators is not None:
-        counts.annotators = _tidy(annotators, ANNOTATOR_KEYS, ["labels", "correct"])
+    annotator_codes = _Codes()
+    annotator = annotator_codes.encode(annotations["annotator_id"]) if has_ids else None
+
+    probe = pa.concat_arrays([_id_array(predictions["item_id"]), _id_array(annotations["item_id"])])
+    position = _positions(probe, _id_array(gold["item_id"]))
+    item, labelled_item = position[: len(predictions)], position[len(predictions) :]
+
+    # A prediction with an empty label still counts its item's human labels, and
+    # counts as wrong in the item patterns; only the model's confusion skips it.
+    keep = (gold_label[item] >= 0) & (version >= 0)
+    scored = _Scored(version[keep], item[keep], gold_label[item[keep]], predicted[keep])
+    keep = (gold_label[labelled_item] >= 0) & (human >= 0)
+    votes = _item_votes(
+        labelled_item[keep],
+        human[keep],
+        annotator[keep] if annotator is not None else None,
+        gold_label,
+    )
+    names = _Names(versions.lookup(), labels.lookup(), annotator_codes.lookup())
+    counts = LabelCounts(_tidy(_confusion_table(scored, votes, names)), annotator_ids=has_ids)
+    counts.patterns = _tidy(_pattern_table(scored, votes, names), PATTERN_KEYS, ["n"])
+    counts.agreement = _tidy(_agreement_table(scored, votes, names), AGREEMENT_KEYS, ["n"])
+    if has_ids:
+        counts.annotators = _tidy(_annotator_table(scored, votes, names), ANNOTATOR_KEYS, ["labels", "correct"])
+    counts.coverage = {
+        "predictions_without_gold": int(np.count_nonzero(item < 0)),
+        "annotations_without_gold": int(np.count_nonzero(labelled_item < 0)),
+    }
     return counts
 
 
-def _item_summary(truth: pd.DataFrame, human_per_item: pd.DataFrame) -> pd.DataFrame:
-    """Per gold item with labels: label count, correct count, majority outcome and votes."""
-    votes = human_per_item.merge(truth, on="item_id", how="inner")
-    if votes.empty:
-        return pd.DataFrame(columns=["item_id", "human_labels", "human_correct", "majority", "votes"])
-    votes["is_gold"] = (votes["label"] == votes["gold"].astype(object)).astype("int64")
-    votes["right"] = votes["n"] * votes["is_gold"]
-    summary = votes.groupby("item_id", observed=True).agg(
-        human_labels=("n", "sum"), human_correct=("right", "sum"), top=("n", "max")
+@dataclasses.dataclass
+class _Scored:
+    """Codes of the counted predictions: model version, gold row, gold label, predicted label."""
+
+    version: np.ndarray
+    item: np.ndarray
+    gold: np.ndarray
+    label: np.ndarray
+
+
+@dataclasses.dataclass
+class _Names:
+    versions: np.ndarray
+    labels: np.ndarray
+    annotators: np.ndarray
+
+
+@dataclasses.dataclass
+class _Votes:
+    """The human labels grouped by item, and per gold row what its labels add up to.
+
+    ``rows_*`` are the annotation rows sorted by item, then label. The ``by_item_*``
+    arrays have one entry per gold row plus the sentinel: the number of labels,
+    correct labels, the majority code, the vote pattern code and where the item's
+    labels start in ``rows_*``.
+    """
+
+    rows_label: np.ndarray
+    rows_annotator: np.ndarray | None
+    by_item_labels: np.ndarray
+    by_item_correct: np.ndarray
+    by_item_majority: np.ndarray
+    by_item_pattern: np.ndarray
+    by_item_first_row: np.ndarray
+    patterns: list[list[tuple[int, int]]]
+
+
+def _item_votes(
+    item: np.ndarray, label: np.ndarray, annotator: np.ndarray | None, gold_label: np.ndarray
+) -> _Votes:
+    size = len(gold_label)
+    by_item = {name: np.zeros(size, dtype=np.int64) for name in ("labels", "correct", "first_row")}
+    majority = np.zeros(size, dtype=np.int8)
+    pattern = np.full(size, -1, dtype=np.int64)
+    label_count = int(label.max()) + 1 if len(label) else 1
+    order = np.argsort(item.astype(np.int64) * label_count + label, kind="stable")
+    item, label = item[order], label[order]
+    annotator = annotator[order] if annotator is not None else None
+    patterns: list[list[tuple[int, int]]] = []
+    if len(item):
+        # One entry per (item, label): where its rows start, and how many there are.
+        new_pair = np.r_[True, (item[1:] != item[:-1]) | (label[1:] != label[:-1])]
+        pair_start = np.flatnonzero(new_pair)
+        pair_n = np.diff(np.r_[pair_start, len(item)])
+        pair_item, pair_label = item[pair_start], label[pair_start]
+        new_item = np.r_[True, pair_item[1:] != pair_item[:-1]]
+        item_start = np.flatnonzero(new_item)
+        rows = pair_item[item_start]
+        is_gold = pair_label == gold_label[pair_item]
+        top = np.maximum.reduceat(pair_n, item_start)
+        at_top = pair_n == top[np.cumsum(new_item) - 1]
+        by_item["labels"][rows] = np.add.reduceat(pair_n, item_start)
+        by_item["correct"][rows] = np.add.reduceat(pair_n * is_gold, item_start)
+        by_item["first_row"][rows] = pair_start[item_start]
+        leaders = np.add.reduceat(at_top.astype(np.int64), item_start)
+        gold_leads = np.add.reduceat((at_top & is_gold).astype(np.int64), item_start) > 0
+        # Tie rule: when two or more labels share the top count there is no majority,
+        # and the item counts as a tie (not correct), whichever labels tied.
+        majority[rows] = np.where(
+            leaders > 1, MAJORITY_TIE, np.where(gold_leads, MAJORITY_CORRECT, MAJORITY_WRONG)
+        )
+        pattern[rows], patterns = _vote_patterns(item_start, pair_label, pair_n)
+    return _Votes(
+        rows_label=label,
+        rows_annotator=annotator,
+        by_item_labels=by_item["labels"],
+        by_item_correct=by_item["correct"],
+        by_item_majority=majority,
+        by_item_pattern=pattern,
+        by_item_first_row=by_item["first_row"],
+        patterns=patterns,
     )
-    votes = votes.merge(summary[["top"]], left_on="item_id", right_index=True)
-    at_top = votes[votes["n"] == votes["top"]].groupby("item_id", observed=True).agg(
-        leaders=("n", "size"), gold_leads=("is_gold", "max")
+
+
+def _vote_patterns(
+    item_start: np.ndarray, pair_label: np.ndarray, pair_n: np.ndarray
+) -> tuple[np.ndarray, list[list[tuple[int, int]]]]:
+    """Give every item a code for its vote pattern, the (label, count) pairs it got.
+
+    Each item's pairs are written as one binary value of 8-byte codes, and Arrow's
+    dictionary encoding numbers the distinct values: equal patterns get equal codes.
+    """
+    base = int(pair_n.max()) + 1
+    pair_code = (pair_label.astype(np.int64) * base + pair_n).astype("<i8")
+    offsets = (np.r_[item_start, len(pair_code)] * 8).astype(np.int64)
+    values = pa.Array.from_buffers(
+        pa.large_binary(), len(item_start), [None, pa.py_buffer(offsets), pa.py_buffer(pair_code)]
     )
-    summary = summary.join(at_top)
-    # Tie rule: when two or more labels share the top count there is no majority,
-    # and the item counts as a tie (not correct), whichever labels tied.
-    summary["majority"] = "wrong"
-    summary.loc[summary["gold_leads"] == 1, "majority"] = "correct"
-    summary.loc[summary["leaders"] > 1, "majority"] = "tie"
-    # The vote pattern is a JSON list of [label, count] pairs with labels sorted. It is
-    # built with Arrow string kernels because a Python call per item is slow on many items.
-    ordered = votes.sort_values(["item_id", "label"])
-    quoted = {label: json.dumps(str(label)) for label in ordered["label"].unique()}
-    pairs = "[" + ordered["label"].map(quoted).astype(str) + ", " + ordered["n"].astype(str) + "]"
-    table = pa.table(
-        {
-            "item_id": pa.array(ordered["item_id"].astype(str).to_numpy(dtype=object), pa.string()),
-            "pair": pa.array(pairs.to_numpy(dtype=object), pa.string()),
-        }
+    encoded = pc.dictionary_encode(values)
+    patterns = []
+    for blob in encoded.dictionary.to_pylist():
+        codes = np.frombuffer(blob, dtype="<i8")
+        patterns.append([(int(code // base), int(code % base)) for code in codes])
+    return encoded.indices.to_numpy().astype(np.int64), patterns
+
+
+def _group(columns: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Count the rows of each distinct combination of non-negative integer codes.
+
+    Returns the codes of each combination present, its row count and, with
+    ``weights``, the sum of the weights of its rows.
+    """
+    sizes = [int(column.max()) + 1 if len(column) else 1 for column in columns]
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, size in zip(columns, sizes):
+        key = key * size + column
+    total = int(np.prod(sizes, dtype=object))
+    if total <= max(1 << 22, 2 * len(key)):
+        rows = np.bincount(key, minlength=total)
+        present = np.flatnonzero(rows)
+        rows = rows[present]
+        summed = np.bincount(key, weights=weights, minlength=total)[present] if weights is not None else None
+    else:
+        present, inverse = np.unique(key, return_inverse=True)
+        rows = np.bincount(inverse, minlength=len(present))
+        summed = np.bincount(inverse, weights=weights, minlength=len(present)) if weights is not None else None
+    codes = []
+    for size in reversed(sizes):
+        codes.append(present % size)
+        present = present // size
+    summed = summed.round().astype(np.int64) if summed is not None else None
+    return codes[::-1], rows.astype(np.int64), summed
+
+
+def _confusion_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
+    labelled = scored.label >= 0
+    (version, gold, label), n, _ = _group(
+        [scored.version[labelled], scored.gold[labelled], scored.label[labelled]]
     )
-    # Without threads, Arrow keeps the rows' order inside each group, so labels stay sorted.
-    grouped = table.group_by("item_id", use_threads=False).aggregate([("pair", "list")])
-    joined = pc.binary_join(grouped["pair_list"], ", ").to_pandas()
-    joined.index = grouped["item_id"].to_pandas()
-    summary["votes"] = "[" + joined.reindex(summary.index.astype(str)).to_numpy() + "]"
-    return summary[["human_labels", "human_correct", "majority", "votes"]].reset_index()
+    model = pd.DataFrame({"model_version": names.versions[version], "kind": "model",
+                          "gold": names.labels[gold], "label": names.labels[label], "n": n})
+    version, gold, label, _ = _human_rows(scored, votes)
+    (version, gold, label), n, _ = _group([version, gold, label])
+    human = pd.DataFrame({"model_version": names.versions[version], "kind": "human",
+                          "gold": names.labels[gold], "label": names.labels[label], "n": n})
+    return pd.concat([model, human], ignore_index=True)[KEY_COLUMNS + ["n"]]
 
 
-def _patterns(scored: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    frame = scored.merge(items, on="item_id", how="left")
-    frame["model_correct"] = (frame["label"] == frame["gold"]).astype("int64")
-    frame["human_labels"] = frame["human_labels"].fillna(0).astype("int64")
-    frame["human_correct"] = frame["human_correct"].fillna(0).astype("int64")
-    frame["majority"] = frame["majority"].fillna("none").astype(object)
-    return frame.groupby(PATTERN_KEYS, as_index=False).size().rename(columns={"size": "n"})
+def _human_rows(scored: _Scored, votes: _Votes) -> tuple[np.ndarray, ...]:
+    """Pair each counted prediction with every human label of its item.
+
+    Returns model version, gold label and human label codes, and the annotation
+    row of each pair, so a human label counts once per model version scored on
+    its item.
+    """
+    per_prediction = votes.by_item_labels[scored.item]
+    labelled = np.flatnonzero(per_prediction)
+    repeats = per_prediction[labelled]
+    prediction = np.repeat(labelled, repeats)
+    step = np.arange(len(prediction)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    row = votes.by_item_first_row[scored.item[prediction]] + step
+    return scored.version[prediction], scored.gold[prediction], votes.rows_label[row], row
 
 
-def _agreement(scored: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    pairable = items[items["human_labels"] >= 2][["item_id", "votes"]]
-    frame = scored[["model_version", "item_id", "gold"]].merge(pairable, on="item_id", how="inner")
-    return frame.groupby(AGREEMENT_KEYS, as_index=False).size().rename(columns={"size": "n"})
+def _pattern_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
+    columns = [
+        scored.version,
+        scored.gold,
+        (scored.label == scored.gold).astype(np.int64),
+        votes.by_item_labels[scored.item],
+        votes.by_item_correct[scored.item],
+        votes.by_item_majority[scored.item].astype(np.int64),
+    ]
+    (version, gold, model_correct, human_labels, human_correct, majority), n, _ = _group(columns)
+    return pd.DataFrame({
+        "model_version": names.versions[version],
+        "gold": names.labels[gold],
+        "model_correct": model_correct,
+        "human_labels": human_labels,
+        "human_correct": human_correct,
+        "majority": MAJORITY_NAMES[majority],
+        "n": n,
+    })
 
 
-def _annotators(scored: pd.DataFrame, annotations: pd.DataFrame) -> pd.DataFrame:
-    labels = annotations[["item_id", "annotator_id", "label"]].astype(
-        {"annotator_id": object, "label": object}
-    )
-    frame = scored[["model_version", "item_id", "gold"]].merge(labels, on="item_id", how="inner")
-    frame["correct"] = (frame["label"] == frame["gold"]).astype("int64")
-    return frame.groupby(ANNOTATOR_KEYS, as_index=False).agg(
-        labels=("correct", "size"), correct=("correct", "sum")
-    )
+def _agreement_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
+    pairable = votes.by_item_labels[scored.item] >= 2
+    columns = [scored.version[pairable], scored.gold[pairable], votes.by_item_pattern[scored.item[pairable]]]
+    (version, gold, pattern), n, _ = _group(columns)
+    texts = np.array([_votes_text(votes.patterns[code], names.labels) for code in range(len(votes.patterns))] + [None], dtype=object)
+    return pd.DataFrame({
+        "model_version": names.versions[version], "gold": names.labels[gold], "votes": texts[pattern], "n": n
+    })
+
+
+def _votes_text(pattern: list[tuple[int, int]], labels: np.ndarray) -> str:
+    """Write a vote pattern as a JSON list of ``[label, count]`` pairs, labels sorted."""
+    pairs = sorted((str(labels[code]), count) for code, count in pattern)
+    return "[" + ", ".join(f"[{json.dumps(label)}, {count}]" for label, count in pairs) + "]"
+
+
+def _annotator_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
+    version, gold, label, row = _human_rows(scored, votes)
+    annotator = votes.rows_annotator[row]
+    known = annotator >= 0
+    columns = [version[known], gold[known], annotator[known]]
+    (version, gold, annotator), labels, correct = _group(columns, (label == gold)[known].astype(np.float64))
+    return pd.DataFrame({
+        "model_version": names.versions[version],
+        "gold": names.labels[gold],
+        "annotator_id": names.annotators[annotator],
+        "labels": labels,
+        "correct": correct,
+    })
 
 
 def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
     """Count the rows that could not be scored because their item has no gold label."""
-    # Arrow's hash look-up; pandas' isin on Arrow-backed strings is many times slower.
-    known = pc.unique(_id_array(gold["item_id"]))
+    probe = pa.concat_arrays([_id_array(predictions["item_id"]), _id_array(annotations["item_id"])])
+    position = _positions(probe, _id_array(gold["item_id"]))
     return {
-        "predictions_without_gold": _count_unknown(predictions["item_id"], known),
-        "annotations_without_gold": _count_unknown(annotations["item_id"], known),
+        "predictions_without_gold": int(np.count_nonzero(position[: len(predictions)] < 0)),
+        "annotations_without_gold": int(np.count_nonzero(position[len(predictions) :] < 0)),
     }
 
 
@@ -342,6 +544,60 @@ def _id_array(ids: pd.Series) -> pa.Array:
     return values.cast(pa.large_string())
 
 
-def _count_unknown(ids: pd.Series, known: pa.Array) -> int:
-    found = pc.is_in(_id_array(ids), value_set=known, skip_nulls=True)
-    return int(len(ids) - pc.sum(found).as_py()) if len(ids) else 0
+def _positions(probe: pa.Array, values: pa.Array) -> np.ndarray:
+    """Return the row of ``values`` holding each id of ``probe``, or -1 where there is none.
+
+    ``values`` holds no id twice. On a large input the ids are split by one of
+    their bytes into as many parts as there are CPUs, and each part is looked up
+    on its own thread. Equal ids share their bytes, so they land in the same part.
+    """
+    parts = min(len(os.sched_getaffinity(0)), 8)
+    if parts == 1 or len(probe) + len(values) < PARALLEL_LOOKUP_ROWS:
+        return _index_in(probe, values)
+    back = _splitting_byte(values, parts)
+    probe_part = _byte_parts(probe, back, parts)
+    value_part = _byte_parts(values, back, parts)
+    result = np.full(len(probe), -1, dtype=np.int64)
+
+    def lookup(part: int) -> None:
+        rows = np.flatnonzero(probe_part == part)
+        known = np.flatnonzero(value_part == part)
+        found = _index_in(probe.take(rows), values.take(known))
+        hit = found >= 0
+        result[rows[hit]] = known[found[hit]]
+
+    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
+        list(pool.map(lookup, range(parts)))
+    return result
+
+
+def _index_in(probe: pa.Array, values: pa.Array) -> np.ndarray:
+    found = pc.index_in(probe, value_set=values, skip_nulls=True)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _byte_parts(ids: pa.Array, back: int, parts: int) -> np.ndarray:
+    """Return the part of each id: its ``back``-th byte from the end modulo ``parts``.
+
+    Ids shorter than ``back`` bytes, and nulls, go to part 0.
+    """
+    buffers = ids.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
+    ends = offsets[1:]
+    long_enough = (ends - offsets[:-1]) >= back
+    if not data.size:
+        return np.zeros(len(ids), dtype=np.int64)
+    byte = data[np.where(long_enough, ends - back, 0)]
+    return np.where(long_enough, byte % parts, 0)
+
+
+def _splitting_byte(ids: pa.Array, parts: int) -> int:
+    """Pick the byte, counted from the end, that splits a sample of ids most evenly."""
+    sample = ids.slice(0, 4096)
+    best, best_share = 1, 2.0
+    for back in range(1, 17):
+        share = np.bincount(_byte_parts(sample, back, parts), minlength=parts).max() / max(len(sample), 1)
+        if share < best_share:
+            best, best_share = back, share
+    return best
