@@ -19,10 +19,8 @@ Every table is a count, so counts of separate files or tasks can be summed.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
-import os
 from typing import Any
 
 import numpy as np
@@ -210,8 +208,6 @@ def _tidy(table: pd.DataFrame, keys: list[str] | None = None, values: list[str] 
 # Majority-vote outcome of an item's human labels, by code.
 MAJORITY_NAMES = np.array(["none", "correct", "wrong", "tie"], dtype=object)
 NO_MAJORITY, MAJORITY_CORRECT, MAJORITY_WRONG, MAJORITY_TIE = range(4)
-# Below this many ids the look-up runs on one thread: starting threads costs more.
-PARALLEL_LOOKUP_ROWS = 200_000
 
 
 class _Codes:
@@ -262,16 +258,16 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
         Columns ``item_id, label`` and optionally ``annotator_id``; one row per
         human label. Without ``annotator_id`` the per-annotator table is empty.
 
-    Every id and label is turned into an integer code once; the item ids of the
-    predictions and annotations are looked up in the gold ids in one pass, and
-    every table is a ``numpy.bincount`` over codes. Rows with a null model
-    version or gold label, and null human labels, are not counted. The returned
-    counts carry ``coverage``: the prediction and annotation rows whose item has
-    no gold label.
+    Every label, model version and annotator is turned into an integer code
+    once, and the items with human labels are numbered. DuckDB joins the item
+    ids and returns the scored predictions grouped by code, a few rows per
+    class and one per scored item with human labels; numpy counts the rest.
+    Rows with a null model version or gold label, and null human labels, are
+    not counted. The returned counts carry ``coverage``: the prediction and
+    annotation rows whose item has no gold label.
     """
     labels = _Codes()
-    # A sentinel -1 at the end: a row with no gold item (position -1) gets gold label -1.
-    gold_label = np.append(labels.encode(gold["label"]), np.int32(-1))
+    gold_label = labels.encode(gold["label"])
     predicted = labels.encode(predictions["predicted_label"])
     human = labels.encode(annotations["label"])
     versions = _Codes()
@@ -282,21 +278,15 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     has_ids = "annotator_id" in annotations.columns
     annotator_codes = _Codes()
     annotator = annotator_codes.encode(annotations["annotator_id"]) if has_ids else None
-
-    probe = pa.concat_arrays([_id_array(predictions["item_id"]), _id_array(annotations["item_id"])])
-    position = _positions(probe, _id_array(gold["item_id"]))
-    item, labelled_item = position[: len(predictions)], position[len(predictions) :]
-
-    # A prediction with an empty label still counts its item's human labels, and
-    # counts as wrong in the item patterns; only the model's confusion skips it.
-    keep = (gold_label[item] >= 0) & (version >= 0)
-    scored = _Scored(version[keep], item[keep], gold_label[item[keep]], predicted[keep])
-    keep = (gold_label[labelled_item] >= 0) & (human >= 0)
+    gold_ids = _id_array(gold["item_id"])
+    labelled = _labelled_items(gold_ids, gold_label, _id_array(annotations["item_id"]))
+    scored = _scored(gold_ids, gold_label, labelled.item_of_gold_row, predictions, version, predicted)
+    keep = (labelled.gold_of_row >= 0) & (human >= 0)
     votes = _item_votes(
-        labelled_item[keep],
+        labelled.item_of_row[keep],
         human[keep],
         annotator[keep] if annotator is not None else None,
-        gold_label,
+        labelled.item_gold,
     )
     names = _Names(versions.lookup(), labels.lookup(), annotator_codes.lookup())
     counts = LabelCounts(_tidy(_confusion_table(scored, votes, names)), annotator_ids=has_ids)
@@ -305,20 +295,117 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     if has_ids:
         counts.annotators = _tidy(_annotator_table(scored, votes, names), ANNOTATOR_KEYS, ["labels", "correct"])
     counts.coverage = {
-        "predictions_without_gold": int(np.count_nonzero(item < 0)),
-        "annotations_without_gold": int(np.count_nonzero(labelled_item < 0)),
+        "predictions_without_gold": len(predictions) - int(scored.matched),
+        "annotations_without_gold": int(np.count_nonzero(labelled.item_of_row < 0)),
     }
     return counts
 
 
+# Each annotation row that has a gold item, with that item's row and label.
+LABELLED_QUERY = """
+SELECT a.row, g.row AS gold_row, g.gold
+FROM annotations AS a JOIN gold AS g ON a.item_id = g.item_id
+"""
+# The predictions joined with their gold item, grouped by model version, gold
+# label, predicted label and labelled item (-1 for an item without human labels).
+SCORED_QUERY = """
+SELECT p.version, g.gold, p.label, g.item, count(*) AS n
+FROM predictions AS p JOIN gold AS g ON p.item_id = g.item_id
+GROUP BY ALL
+"""
+
+
+def _query(sql: str, **tables: pa.Table) -> dict[str, np.ndarray]:
+    """Run ``sql`` in DuckDB over Arrow tables and return its columns as int64 arrays.
+
+    DuckDB hashes the string item ids of its joins on every CPU, which is what
+    makes the joins fast; everything it returns is a handful of integer columns.
+    """
+    import duckdb
+
+    connection = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            connection.register(name, table)
+        result = connection.sql(sql).to_arrow_table()
+    finally:
+        connection.close()
+    return {name: result[name].to_numpy().astype(np.int64) for name in result.column_names}
+
+
+@dataclasses.dataclass
+class _Labelled:
+    """The items with human labels, numbered from 0.
+
+    ``item_of_row`` and ``gold_of_row`` give each annotation row its item number
+    and gold label (-1 where its item has no gold label). ``item_of_gold_row``
+    gives each gold row its item number (-1 without human labels), and
+    ``item_gold`` each item's gold label, with a sentinel -1 at the end.
+    """
+
+    item_of_row: np.ndarray
+    gold_of_row: np.ndarray
+    item_of_gold_row: np.ndarray
+    item_gold: np.ndarray
+
+
+def _labelled_items(gold_ids: pa.Array, gold_label: np.ndarray, annotation_ids: pa.Array) -> _Labelled:
+    found = _query(
+        LABELLED_QUERY,
+        gold=pa.table({"item_id": gold_ids, "row": np.arange(len(gold_ids), dtype=np.int32), "gold": gold_label}),
+        annotations=pa.table({"item_id": annotation_ids, "row": np.arange(len(annotation_ids), dtype=np.int32)}),
+    )
+    gold_rows, item = np.unique(found["gold_row"], return_inverse=True)
+    item_of_row = np.full(len(annotation_ids), -1, dtype=np.int64)
+    item_of_row[found["row"]] = item
+    gold_of_row = np.full(len(annotation_ids), -1, dtype=np.int32)
+    gold_of_row[found["row"]] = found["gold"]
+    item_of_gold_row = np.full(len(gold_ids), -1, dtype=np.int32)
+    item_of_gold_row[gold_rows] = np.arange(len(gold_rows))
+    return _Labelled(
+        item_of_row=item_of_row,
+        gold_of_row=gold_of_row,
+        item_of_gold_row=item_of_gold_row,
+        item_gold=np.append(gold_label[gold_rows], np.int32(-1)),
+    )
+
+
+def _scored(
+    gold_ids: pa.Array,
+    gold_label: np.ndarray,
+    item_of_gold_row: np.ndarray,
+    predictions: pd.DataFrame,
+    version: np.ndarray,
+    predicted: np.ndarray,
+) -> _Scored:
+    rows = _query(
+        SCORED_QUERY,
+        gold=pa.table({"item_id": gold_ids, "gold": gold_label, "item": item_of_gold_row}),
+        predictions=pa.table({"item_id": _id_array(predictions["item_id"]), "version": version, "label": predicted}),
+    )
+    # A prediction with an empty label still counts its item's human labels, and
+    # counts as wrong in the item patterns; only the model's confusion skips it.
+    keep = (rows["gold"] >= 0) & (rows["version"] >= 0)
+    scored = _Scored(*(rows[name][keep] for name in ("version", "item", "gold", "label", "n")))
+    scored.matched = int(rows["n"].sum())
+    return scored
+
+
 @dataclasses.dataclass
 class _Scored:
-    """Codes of the counted predictions: model version, gold row, gold label, predicted label."""
+    """The counted predictions, grouped by model version, labelled item, gold and predicted label.
+
+    ``item`` is -1 for items without human labels; ``n`` is the number of
+    predictions in each group, and ``matched`` the number of predictions that
+    found their gold item, counted or not.
+    """
 
     version: np.ndarray
     item: np.ndarray
     gold: np.ndarray
     label: np.ndarray
+    n: np.ndarray
+    matched: int = 0
 
 
 @dataclasses.dataclass
@@ -330,10 +417,10 @@ class _Names:
 
 @dataclasses.dataclass
 class _Votes:
-    """The human labels grouped by item, and per gold row what its labels add up to.
+    """The human labels grouped by item, and per labelled item what its labels add up to.
 
     ``rows_*`` are the annotation rows sorted by item, then label. The ``by_item_*``
-    arrays have one entry per gold row plus the sentinel: the number of labels,
+    arrays have one entry per labelled item plus the sentinel: the number of labels,
     correct labels, the majority code, the vote pattern code and where the item's
     labels start in ``rows_*``.
     """
@@ -349,14 +436,14 @@ class _Votes:
 
 
 def _item_votes(
-    item: np.ndarray, label: np.ndarray, annotator: np.ndarray | None, gold_label: np.ndarray
+    item: np.ndarray, label: np.ndarray, annotator: np.ndarray | None, item_gold: np.ndarray
 ) -> _Votes:
-    size = len(gold_label)
+    size = len(item_gold)
     by_item = {name: np.zeros(size, dtype=np.int64) for name in ("labels", "correct", "first_row")}
     majority = np.zeros(size, dtype=np.int8)
     pattern = np.full(size, -1, dtype=np.int64)
     label_count = int(label.max()) + 1 if len(label) else 1
-    order = np.argsort(item.astype(np.int64) * label_count + label, kind="stable")
+    order = np.argsort(item.astype(np.int64) * label_count + label)
     item, label = item[order], label[order]
     annotator = annotator[order] if annotator is not None else None
     patterns: list[list[tuple[int, int]]] = []
@@ -369,7 +456,7 @@ def _item_votes(
         new_item = np.r_[True, pair_item[1:] != pair_item[:-1]]
         item_start = np.flatnonzero(new_item)
         rows = pair_item[item_start]
-        is_gold = pair_label == gold_label[pair_item]
+        is_gold = pair_label == item_gold[pair_item]
         top = np.maximum.reduceat(pair_n, item_start)
         at_top = pair_n == top[np.cumsum(new_item) - 1]
         by_item["labels"][rows] = np.add.reduceat(pair_n, item_start)
@@ -417,62 +504,90 @@ def _vote_patterns(
     return encoded.indices.to_numpy().astype(np.int64), patterns
 
 
-def _group(columns: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
-    """Count the rows of each distinct combination of non-negative integer codes.
+def _group(
+    columns: list[np.ndarray], n: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Add up ``n`` over each distinct combination of non-negative integer codes.
 
-    Returns the codes of each combination present, its row count and, with
-    ``weights``, the sum of the weights of its rows.
+    Returns the codes of each combination present, the sum of ``n`` and, with
+    ``weights``, the sum of ``n * weights``.
     """
     sizes = [int(column.max()) + 1 if len(column) else 1 for column in columns]
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    key = np.zeros(len(n), dtype=np.int64)
     for column, size in zip(columns, sizes):
         key = key * size + column
     total = int(np.prod(sizes, dtype=object))
-    if total <= max(1 << 22, 2 * len(key)):
-        rows = np.bincount(key, minlength=total)
-        present = np.flatnonzero(rows)
-        rows = rows[present]
-        summed = np.bincount(key, weights=weights, minlength=total)[present] if weights is not None else None
+    if total > max(1 << 22, 2 * len(key)):
+        # Too many possible combinations for one bin each: number the present ones.
+        present, key = np.unique(key, return_inverse=True)
+        total = len(present)
     else:
-        present, inverse = np.unique(key, return_inverse=True)
-        rows = np.bincount(inverse, minlength=len(present))
-        summed = np.bincount(inverse, weights=weights, minlength=len(present)) if weights is not None else None
+        present = np.arange(total)
+    sums = np.bincount(key, weights=n, minlength=total)
+    found = np.flatnonzero(sums)
+    extra = np.bincount(key, weights=n * weights, minlength=total)[found] if weights is not None else None
+    present = present[found]
     codes = []
     for size in reversed(sizes):
         codes.append(present % size)
         present = present // size
-    summed = summed.round().astype(np.int64) if summed is not None else None
-    return codes[::-1], rows.astype(np.int64), summed
+    # The sums are of whole numbers below 2**53, so float64 holds them exactly.
+    return codes[::-1], sums[found].astype(np.int64), extra.round().astype(np.int64) if extra is not None else None
 
 
 def _confusion_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
     labelled = scored.label >= 0
-    (version, gold, label), n, _ = _group(
-        [scored.version[labelled], scored.gold[labelled], scored.label[labelled]]
-    )
-    model = pd.DataFrame({"model_version": names.versions[version], "kind": "model",
-                          "gold": names.labels[gold], "label": names.labels[label], "n": n})
-    version, gold, label, _ = _human_rows(scored, votes)
-    (version, gold, label), n, _ = _group([version, gold, label])
-    human = pd.DataFrame({"model_version": names.versions[version], "kind": "human",
-                          "gold": names.labels[gold], "label": names.labels[label], "n": n})
+    columns = [scored.version[labelled], scored.gold[labelled], scored.label[labelled]]
+    (version, gold, label), n, _ = _group(columns, scored.n[labelled])
+    model = _named_frame(names, model_version=version, kind="model", gold=gold, label=label, n=n)
+    pairs = _human_pairs(scored, votes)
+    (version, gold, label), n, _ = _group([pairs.version, pairs.gold, pairs.label], pairs.n)
+    human = _named_frame(names, model_version=version, kind="human", gold=gold, label=label, n=n)
     return pd.concat([model, human], ignore_index=True)[KEY_COLUMNS + ["n"]]
 
 
-def _human_rows(scored: _Scored, votes: _Votes) -> tuple[np.ndarray, ...]:
-    """Pair each counted prediction with every human label of its item.
+def _named_frame(names: _Names, **columns: Any) -> pd.DataFrame:
+    """Build a frame from code columns, turning the codes of named columns into names."""
+    lookup = {
+        "model_version": names.versions,
+        "gold": names.labels,
+        "label": names.labels,
+        "annotator_id": names.annotators,
+    }
+    return pd.DataFrame({
+        name: lookup[name][values] if name in lookup else values for name, values in columns.items()
+    })
 
-    Returns model version, gold label and human label codes, and the annotation
-    row of each pair, so a human label counts once per model version scored on
-    its item.
+
+@dataclasses.dataclass
+class _Pairs:
+    """Each scored prediction group paired with each human label of its item."""
+
+    version: np.ndarray
+    gold: np.ndarray
+    label: np.ndarray
+    annotator: np.ndarray | None
+    n: np.ndarray
+
+
+def _human_pairs(scored: _Scored, votes: _Votes) -> _Pairs:
+    """Pair each scored prediction group with every human label of its item.
+
+    A human label counts once per prediction of a model version on its item.
     """
-    per_prediction = votes.by_item_labels[scored.item]
-    labelled = np.flatnonzero(per_prediction)
-    repeats = per_prediction[labelled]
-    prediction = np.repeat(labelled, repeats)
-    step = np.arange(len(prediction)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    row = votes.by_item_first_row[scored.item[prediction]] + step
-    return scored.version[prediction], scored.gold[prediction], votes.rows_label[row], row
+    per_group = votes.by_item_labels[scored.item]
+    labelled = np.flatnonzero(per_group)
+    repeats = per_group[labelled]
+    group = np.repeat(labelled, repeats)
+    step = np.arange(len(group)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    row = votes.by_item_first_row[scored.item[group]] + step
+    return _Pairs(
+        version=scored.version[group],
+        gold=scored.gold[group],
+        label=votes.rows_label[row],
+        annotator=votes.rows_annotator[row] if votes.rows_annotator is not None else None,
+        n=scored.n[group],
+    )
 
 
 def _pattern_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
@@ -484,26 +599,27 @@ def _pattern_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFram
         votes.by_item_correct[scored.item],
         votes.by_item_majority[scored.item].astype(np.int64),
     ]
-    (version, gold, model_correct, human_labels, human_correct, majority), n, _ = _group(columns)
-    return pd.DataFrame({
-        "model_version": names.versions[version],
-        "gold": names.labels[gold],
-        "model_correct": model_correct,
-        "human_labels": human_labels,
-        "human_correct": human_correct,
-        "majority": MAJORITY_NAMES[majority],
-        "n": n,
-    })
+    (version, gold, model_correct, human_labels, human_correct, majority), n, _ = _group(columns, scored.n)
+    return _named_frame(
+        names,
+        model_version=version,
+        gold=gold,
+        model_correct=model_correct,
+        human_labels=human_labels,
+        human_correct=human_correct,
+        majority=MAJORITY_NAMES[majority],
+        n=n,
+    )
 
 
 def _agreement_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
     pairable = votes.by_item_labels[scored.item] >= 2
-    columns = [scored.version[pairable], scored.gold[pairable], votes.by_item_pattern[scored.item[pairable]]]
-    (version, gold, pattern), n, _ = _group(columns)
-    texts = np.array([_votes_text(votes.patterns[code], names.labels) for code in range(len(votes.patterns))] + [None], dtype=object)
-    return pd.DataFrame({
-        "model_version": names.versions[version], "gold": names.labels[gold], "votes": texts[pattern], "n": n
-    })
+    pattern = votes.by_item_pattern[scored.item[pairable]]
+    (version, gold, pattern), n, _ = _group(
+        [scored.version[pairable], scored.gold[pairable], pattern], scored.n[pairable]
+    )
+    texts = np.array([_votes_text(pairs, names.labels) for pairs in votes.patterns] + [None], dtype=object)
+    return _named_frame(names, model_version=version, gold=gold, votes=texts[pattern], n=n)
 
 
 def _votes_text(pattern: list[tuple[int, int]], labels: np.ndarray) -> str:
@@ -513,91 +629,35 @@ def _votes_text(pattern: list[tuple[int, int]], labels: np.ndarray) -> str:
 
 
 def _annotator_table(scored: _Scored, votes: _Votes, names: _Names) -> pd.DataFrame:
-    version, gold, label, row = _human_rows(scored, votes)
-    annotator = votes.rows_annotator[row]
-    known = annotator >= 0
-    columns = [version[known], gold[known], annotator[known]]
-    (version, gold, annotator), labels, correct = _group(columns, (label == gold)[known].astype(np.float64))
-    return pd.DataFrame({
-        "model_version": names.versions[version],
-        "gold": names.labels[gold],
-        "annotator_id": names.annotators[annotator],
-        "labels": labels,
-        "correct": correct,
-    })
+    pairs = _human_pairs(scored, votes)
+    known = pairs.annotator >= 0
+    correct = (pairs.label == pairs.gold)[known].astype(np.float64)
+    (version, gold, annotator), labels, correct = _group(
+        [pairs.version[known], pairs.gold[known], pairs.annotator[known]], pairs.n[known], correct
+    )
+    return _named_frame(
+        names, model_version=version, gold=gold, annotator_id=annotator, labels=labels, correct=correct
+    )
 
 
 def coverage(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> dict[str, int]:
     """Count the rows that could not be scored because their item has no gold label."""
-    probe = pa.concat_arrays([_id_array(predictions["item_id"]), _id_array(annotations["item_id"])])
-    position = _positions(probe, _id_array(gold["item_id"]))
+    # Arrow's hash look-up; pandas' isin on Arrow-backed strings is many times slower.
+    known = pc.unique(_id_array(gold["item_id"]))
     return {
-        "predictions_without_gold": int(np.count_nonzero(position[: len(predictions)] < 0)),
-        "annotations_without_gold": int(np.count_nonzero(position[len(predictions) :] < 0)),
+        "predictions_without_gold": _count_unknown(predictions["item_id"], known),
+        "annotations_without_gold": _count_unknown(annotations["item_id"], known),
     }
 
 
-def _id_array(ids: pd.Series) -> pa.Array:
+def _id_array(ids: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Return item ids as Arrow strings, without copying ids that already are."""
     values = pa.array(ids, from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
     return values.cast(pa.large_string())
 
 
-def _positions(probe: pa.Array, values: pa.Array) -> np.ndarray:
-    """Return the row of ``values`` holding each id of ``probe``, or -1 where there is none.
-
-    ``values`` holds no id twice. On a large input the ids are split by one of
-    their bytes into as many parts as there are CPUs, and each part is looked up
-    on its own thread. Equal ids share their bytes, so they land in the same part.
-    """
-    parts = min(len(os.sched_getaffinity(0)), 8)
-    if parts == 1 or len(probe) + len(values) < PARALLEL_LOOKUP_ROWS:
-        return _index_in(probe, values)
-    back = _splitting_byte(values, parts)
-    probe_part = _byte_parts(probe, back, parts)
-    value_part = _byte_parts(values, back, parts)
-    result = np.full(len(probe), -1, dtype=np.int64)
-
-    def lookup(part: int) -> None:
-        rows = np.flatnonzero(probe_part == part)
-        known = np.flatnonzero(value_part == part)
-        found = _index_in(probe.take(rows), values.take(known))
-        hit = found >= 0
-        result[rows[hit]] = known[found[hit]]
-
-    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
-        list(pool.map(lookup, range(parts)))
-    return result
-
-
-def _index_in(probe: pa.Array, values: pa.Array) -> np.ndarray:
-    found = pc.index_in(probe, value_set=values, skip_nulls=True)
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _byte_parts(ids: pa.Array, back: int, parts: int) -> np.ndarray:
-    """Return the part of each id: its ``back``-th byte from the end modulo ``parts``.
-
-    Ids shorter than ``back`` bytes, and nulls, go to part 0.
-    """
-    buffers = ids.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
-    ends = offsets[1:]
-    long_enough = (ends - offsets[:-1]) >= back
-    if not data.size:
-        return np.zeros(len(ids), dtype=np.int64)
-    byte = data[np.where(long_enough, ends - back, 0)]
-    return np.where(long_enough, byte % parts, 0)
-
-
-def _splitting_byte(ids: pa.Array, parts: int) -> int:
-    """Pick the byte, counted from the end, that splits a sample of ids most evenly."""
-    sample = ids.slice(0, 4096)
-    best, best_share = 1, 2.0
-    for back in range(1, 17):
-        share = np.bincount(_byte_parts(sample, back, parts), minlength=parts).max() / max(len(sample), 1)
-        if share < best_share:
-            best, best_share = back, share
-    return best
+def _count_unknown(ids: pd.Series, known: pa.Array) -> int:
+    found = pc.is_in(_id_array(ids), value_set=known, skip_nulls=True)
+    return int(len(ids) - pc.sum(found).as_py()) if len(ids) else 0
