@@ -19,8 +19,10 @@ Every table is a count, so counts of separate files or tasks can be summed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -205,9 +207,12 @@ def _tidy(table: pd.DataFrame, keys: list[str] | None = None, values: list[str] 
     return table.sort_values(keys, ignore_index=True)
 
 
-# Majority-vote outcome of an item's human labels, by code.
+# Columns dictionary-encoded at once; more threads than CPUs gain nothing.
+ENCODING_THREADS = max(1, min(4, len(os.sched_getaffinity(0))))
+# Majority-vote outcome of an item's human labels, by code. Code 0, "none", is an item
+# without human labels.
 MAJORITY_NAMES = np.array(["none", "correct", "wrong", "tie"], dtype=object)
-NO_MAJORITY, MAJORITY_CORRECT, MAJORITY_WRONG, MAJORITY_TIE = range(4)
+MAJORITY_CORRECT, MAJORITY_WRONG, MAJORITY_TIE = 1, 2, 3
 
 
 class _Codes:
@@ -217,16 +222,12 @@ class _Codes:
         self.names: list[Any] = []
         self._code: dict[Any, int] = {}
 
-    def encode(self, values: pd.Series) -> np.ndarray:
-        array = pa.array(values, from_pandas=True)
-        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    def encode(self, dictionaries: list[tuple[list[Any], np.ndarray]]) -> np.ndarray:
+        """Return the codes of a column given as ``_dictionaries`` output."""
         parts = [np.empty(0, dtype=np.int32)]
-        for chunk in chunks:
-            encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        for names, indices in dictionaries:
             # The extra -1 at the end maps a null (index -1) to -1.
-            known = [self._add(name) for name in encoded.dictionary.to_pylist()]
-            mapping = np.array(known + [-1], dtype=np.int32)
-            indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            mapping = np.array([self._add(name) for name in names] + [-1], dtype=np.int32)
             parts.append(mapping[indices])
         return np.concatenate(parts)
 
@@ -242,6 +243,22 @@ class _Codes:
             self._code[name] = len(self.names)
             self.names.append(name)
         return self._code[name]
+
+
+def _dictionaries(values: pd.Series) -> list[tuple[list[Any], np.ndarray]]:
+    """Dictionary-encode a column: per Arrow chunk, its distinct values and each row's index.
+
+    A null gets index -1. Arrow does the hashing without holding the GIL, so
+    several columns can be encoded on threads at once.
+    """
+    array = pa.array(values, from_pandas=True)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    encoded = []
+    for chunk in chunks:
+        dictionary = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        indices = pc.fill_null(dictionary.indices, -1).to_numpy(zero_copy_only=False)
+        encoded.append((dictionary.dictionary.to_pylist(), indices))
+    return encoded
 
 
 def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> LabelCounts:
@@ -260,24 +277,33 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
 
     Every label, model version and annotator is turned into an integer code
     once, and the items with human labels are numbered. DuckDB joins the item
-    ids and returns the scored predictions grouped by code, a few rows per
-    class and one per scored item with human labels; numpy counts the rest.
+    ids and returns the scored predictions grouped by code: a few rows per
+    class, and one per scored item with human labels. numpy counts the rest.
     Rows with a null model version or gold label, and null human labels, are
     not counted. The returned counts carry ``coverage``: the prediction and
     annotation rows whose item has no gold label.
     """
-    labels = _Codes()
-    gold_label = labels.encode(gold["label"])
-    predicted = labels.encode(predictions["predicted_label"])
-    human = labels.encode(annotations["label"])
-    versions = _Codes()
+    columns = {
+        "gold": gold["label"],
+        "predicted": predictions["predicted_label"],
+        "human": annotations["label"],
+    }
     if "model_version" in predictions.columns:
-        version = versions.encode(predictions["model_version"])
+        columns["version"] = predictions["model_version"]
+    has_ids = "annotator_id" in annotations.columns
+    if has_ids:
+        columns["annotator"] = annotations["annotator_id"]
+    with concurrent.futures.ThreadPoolExecutor(ENCODING_THREADS) as pool:
+        encoded = dict(zip(columns, pool.map(_dictionaries, columns.values())))
+    labels, versions, annotator_codes = _Codes(), _Codes(), _Codes()
+    gold_label = labels.encode(encoded["gold"])
+    predicted = labels.encode(encoded["predicted"])
+    human = labels.encode(encoded["human"])
+    if "version" in encoded:
+        version = versions.encode(encoded["version"])
     else:
         version = versions.constant(UNNAMED_MODEL, len(predictions))
-    has_ids = "annotator_id" in annotations.columns
-    annotator_codes = _Codes()
-    annotator = annotator_codes.encode(annotations["annotator_id"]) if has_ids else None
+    annotator = annotator_codes.encode(encoded["annotator"]) if has_ids else None
     gold_ids = _id_array(gold["item_id"])
     labelled = _labelled_items(gold_ids, gold_label, _id_array(annotations["item_id"]))
     scored = _scored(gold_ids, gold_label, labelled.item_of_gold_row, predictions, version, predicted)
@@ -318,8 +344,8 @@ GROUP BY ALL
 def _query(sql: str, **tables: pa.Table) -> dict[str, np.ndarray]:
     """Run ``sql`` in DuckDB over Arrow tables and return its columns as int64 arrays.
 
-    DuckDB hashes the string item ids of its joins on every CPU, which is what
-    makes the joins fast; everything it returns is a handful of integer columns.
+    DuckDB hashes the string item ids of its joins on every CPU, so the joins
+    are fast. The results are a handful of integer columns.
     """
     import duckdb
 
@@ -383,8 +409,8 @@ def _scored(
         gold=pa.table({"item_id": gold_ids, "gold": gold_label, "item": item_of_gold_row}),
         predictions=pa.table({"item_id": _id_array(predictions["item_id"]), "version": version, "label": predicted}),
     )
-    # A prediction with an empty label still counts its item's human labels, and
-    # counts as wrong in the item patterns; only the model's confusion skips it.
+    # A prediction with an empty label still counts its item's human labels and
+    # counts as wrong in the item patterns. Only the model's confusion skips it.
     keep = (rows["gold"] >= 0) & (rows["version"] >= 0)
     scored = _Scored(*(rows[name][keep] for name in ("version", "item", "gold", "label", "n")))
     scored.matched = int(rows["n"].sum())
@@ -395,8 +421,8 @@ def _scored(
 class _Scored:
     """The counted predictions, grouped by model version, labelled item, gold and predicted label.
 
-    ``item`` is -1 for items without human labels; ``n`` is the number of
-    predictions in each group, and ``matched`` the number of predictions that
+    ``item`` is -1 for items without human labels. ``n`` is the number of
+    predictions in each group. ``matched`` is the number of predictions that
     found their gold item, counted or not.
     """
 
@@ -531,7 +557,7 @@ def _group(
     for size in reversed(sizes):
         codes.append(present % size)
         present = present // size
-    # The sums are of whole numbers below 2**53, so float64 holds them exactly.
+    # The sums are of whole numbers below 2**53, which float64 represents exactly.
     return codes[::-1], sums[found].astype(np.int64), extra.round().astype(np.int64) if extra is not None else None
 
 
