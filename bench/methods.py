@@ -16,7 +16,44 @@ Row = dict[str, Any]
 
 
 def humangap_compute(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> list[Row]:
-    """Run humangap's compute stage: ``count_labels`` and the per-class rows of each version."""
+    """Run humangap's counting: ``count_labels``, then each class's counts and accuracies.
+
+    These are the figures the hand-written methods compute, derived from the
+    count tables as the report derives them.
+    """
+    from humangap.counts import count_labels
+
+    counts = count_labels(gold, predictions, annotations)
+    rows = []
+    for version in counts.model_versions():
+        model = counts.per_class(version, "model")
+        human = counts.per_class(version, "human")
+        for name, support in model["total"].items():
+            labels = int(human["total"].get(name, 0))
+            human_correct = int(human["correct"].get(name, 0))
+            model_correct = int(model["correct"][name])
+            rows.append(
+                {
+                    "model_version": version,
+                    "class": name,
+                    "support": int(support),
+                    "model_correct": model_correct,
+                    "human_labels": labels,
+                    "human_correct": human_correct,
+                    "model_accuracy": model_correct / int(support),
+                    "human_accuracy": human_correct / labels if labels else None,
+                }
+            )
+    return rows
+
+
+def humangap_statistics(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> list[Row]:
+    """Run humangap's whole compute stage: counting, then ``metrics.class_rows`` per version.
+
+    Beyond the accuracies, ``class_rows`` adds the bootstrap and Wilson
+    intervals, the gap, the statuses and the ranking, a cost that depends on
+    the number of classes and item patterns, not on the number of rows.
+    """
     from humangap import metrics
     from humangap.counts import count_labels
 
@@ -165,6 +202,7 @@ def _rows_from_table(table: pd.DataFrame) -> list[Row]:
 
 COMPUTE_METHODS = {
     "humangap": humangap_compute,
+    "humangap+stats": humangap_statistics,
     "sklearn": sklearn_recall,
     "pandas": pandas_groupby,
     "duckdb": duckdb_sql,

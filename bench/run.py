@@ -311,7 +311,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each compute method; the fastest counts (default 3)")
     parser.add_argument(
-        "--methods", default="humangap,sklearn,pandas,duckdb", help="compute methods to run, comma-separated"
+        "--methods", default="humangap,humangap+stats,sklearn,pandas,duckdb", help="compute methods to run, comma-separated"
     )
     parser.add_argument("--skip-full", action="store_true", help="skip the full path from files to report")
     parser.add_argument(
@@ -447,14 +447,14 @@ def print_compute(compute: dict[str, Any], reference: dict[str, Any] | None, dis
     """Print one row per compute method and return whether all agree with humangap."""
     agree = True
     print()
-    print(f"{'method':<10} {'seconds':>9} {'vs humangap':>12} {'RSS loaded MiB':>15} {'peak RSS MiB':>13}  agrees")
+    print(f"{'method':<15} {'seconds':>9} {'vs humangap':>12} {'RSS loaded MiB':>15} {'peak RSS MiB':>13}  agrees")
     for method, entry in compute.items():
         ratio = entry["seconds"] / reference["seconds"] if reference else None
         problems = disagreements(reference["rows"], entry["rows"]) if reference else []
         entry["disagreements"] = problems[:10]
         agree = agree and not problems
         print(
-            f"{method:<10} {entry['seconds']:>9.3f} {ratio_text(ratio):>12} "
+            f"{method:<15} {entry['seconds']:>9.3f} {ratio_text(ratio):>12} "
             f"{entry['rss_loaded_mb']:>15.0f} {entry['peak_rss_mb']:>13.0f}  {'yes' if not problems else 'NO'}"
         )
         for problem in problems[:5]:

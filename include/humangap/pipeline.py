@@ -17,7 +17,7 @@ import pandas as pd
 
 from humangap import annotators, html_report, readers, report, slack, trend
 from humangap.config import REQUIRED_COLUMNS, SOURCES, HumangapConfig, join_key
-from humangap.counts import UNNAMED_MODEL, LabelCounts, count_labels, coverage
+from humangap.counts import UNNAMED_MODEL, LabelCounts, count_labels
 from humangap.stats import StatsSettings
 from humangap.storage import ObjectStore, StorageError
 from humangap.validation import (
@@ -239,7 +239,7 @@ def validate_and_count(
         "counts_without_outliers": without.to_records() if without is not None else None,
         "classes": validated.classes,
         "rows": rows,
-        "coverage": coverage(frames["gold"], frames["predictions"], frames["annotations"]),
+        "coverage": counts.coverage,
         "validation": {
             "success": True,
             "evaluated_expectations": validated.result["evaluated_expectations"],
@@ -506,9 +506,7 @@ def count_file(
     predictions = item.frame
     counts = count_labels(gold, predictions, annotations)
     outcome["counts"] = counts.to_records()
-    outcome["predictions_without_gold"] = coverage(gold, predictions, annotations)[
-        "predictions_without_gold"
-    ]
+    outcome["predictions_without_gold"] = counts.coverage["predictions_without_gold"]
     outcome["id_ranges"] = _id_ranges(predictions)
     log.info("Counted %s: %d prediction rows", key, outcome["rows"])
     return outcome

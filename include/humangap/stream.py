@@ -86,7 +86,7 @@ def count_stream(
     for frame in prediction_frames:
         counts = count_labels(gold, frame, annotations)
         total = counts if total is None else total + counts
-        without_gold += coverage(gold, frame, annotations.iloc[:0])["predictions_without_gold"]
+        without_gold += counts.coverage["predictions_without_gold"]
         files += 1
         rows += len(frame)
         log.debug("Counted prediction file %d (%d rows)", files, len(frame))

@@ -105,3 +105,76 @@ def test_counts_on_chunked_columns():
 
     pd.testing.assert_frame_equal(counts.table, count_labels(gold, predictions, annotations).table)
     assert coverage(*chunked) == coverage(gold, predictions, annotations)
+
+
+def reference_item_tables(gold, predictions, annotations):
+    """Patterns, agreement and annotator counts, item by item in plain Python."""
+    truth = {item: label for item, label in zip(gold["item_id"], gold["label"]) if not pd.isna(label)}
+    labels_of = {}
+    for item, annotator, label in zip(annotations["item_id"], annotations["annotator_id"], annotations["label"]):
+        if not pd.isna(label):
+            labels_of.setdefault(item, []).append((annotator, label))
+    patterns, agreement, annotators = {}, {}, {}
+    for item, predicted, version in zip(
+        predictions["item_id"], predictions["predicted_label"], predictions["model_version"]
+    ):
+        if pd.isna(item) or item not in truth or pd.isna(version):
+            continue
+        right = truth[item]
+        human = labels_of.get(item, [])
+        votes = pd.Series([label for _, label in human], dtype=object).value_counts()
+        if votes.empty:
+            majority = "none"
+        elif (votes == votes.max()).sum() > 1:
+            majority = "tie"
+        else:
+            majority = "correct" if votes.idxmax() == right else "wrong"
+        correct = sum(label == right for _, label in human)
+        # An empty predicted label counts as wrong.
+        key = (version, right, int(not pd.isna(predicted) and predicted == right), len(human), correct, majority)
+        patterns[key] = patterns.get(key, 0) + 1
+        if len(human) >= 2:
+            text = "[" + ", ".join(f'["{label}", {votes[label]}]' for label in sorted(votes.index)) + "]"
+            agreement[(version, right, text)] = agreement.get((version, right, text), 0) + 1
+        for annotator, label in human:
+            if pd.isna(annotator):
+                continue
+            total, hits = annotators.get((version, right, annotator), (0, 0))
+            annotators[(version, right, annotator)] = (total + 1, hits + int(label == right))
+
+    return (
+        pd.DataFrame(
+            [key + (n,) for key, n in patterns.items()],
+            columns=["model_version", "gold", "model_correct", "human_labels", "human_correct", "majority", "n"],
+        ),
+        pd.DataFrame([key + (n,) for key, n in agreement.items()], columns=["model_version", "gold", "votes", "n"]),
+        pd.DataFrame(
+            [key + value for key, value in annotators.items()],
+            columns=["model_version", "gold", "annotator_id", "labels", "correct"],
+        ),
+    )
+
+
+def _sorted(frame, keys):
+    return frame.sort_values(keys, ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_item_tables_match_item_loop(seed):
+    gold, predictions, annotations = messy_case(seed)
+    # Fewer annotators than labels, so annotators label several items and items tie.
+    annotations["annotator_id"] = [f"a{number % 7}" for number in range(len(annotations))]
+    annotations = annotations.drop_duplicates(["item_id", "annotator_id"]).reset_index(drop=True)
+
+    counts = count_labels(gold, predictions, annotations)
+
+    patterns, agreement, annotators = reference_item_tables(gold, predictions, annotations)
+    assert set(patterns["majority"]) == {"none", "correct", "wrong", "tie"}
+    assert len(agreement) >= 20
+    assert len(annotators) >= 20
+    for found, expected, keys in (
+        (counts.patterns, patterns, ["model_version", "gold", "model_correct", "human_labels", "human_correct", "majority"]),
+        (counts.agreement, agreement, ["model_version", "gold", "votes"]),
+        (counts.annotators, annotators, ["model_version", "gold", "annotator_id"]),
+    ):
+        pd.testing.assert_frame_equal(_sorted(found, keys), _sorted(expected, keys), check_dtype=False)
