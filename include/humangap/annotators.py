@@ -12,7 +12,6 @@ import json
 import logging
 from typing import Any
 
-import krippendorff
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
@@ -113,14 +112,43 @@ def _alpha(rows: pd.DataFrame) -> float | None:
         return None
     votes = [dict(json.loads(text)) for text in rows["votes"]]
     categories = sorted({label for vote in votes for label in vote})
-    matrix = np.array([[vote.get(label, 0) for label in categories] for vote in votes])
-    value_counts = np.repeat(matrix, rows["n"].to_numpy(dtype=np.int64), axis=0)
-    try:
-        value = krippendorff.alpha(value_counts=value_counts, level_of_measurement="nominal")
-    except ValueError as error:
-        # The package refuses data with a single category: alpha is undefined there.
-        log.info("Krippendorff's alpha undefined: %s", error)
+    matrix = np.array([[vote.get(label, 0) for label in categories] for vote in votes], dtype=np.int64)
+    return nominal_alpha(matrix, rows["n"].to_numpy(dtype=np.int64))
+
+
+def nominal_alpha(value_counts: np.ndarray, units: np.ndarray) -> float | None:
+    """Compute Krippendorff's alpha for nominal data, or ``None`` where it is undefined.
+
+    Row ``i`` of ``value_counts`` is a vote pattern (how many labels each category
+    got on one unit) and ``units[i]`` is how many units have that pattern. The
+    result equals ``krippendorff.alpha(value_counts=..., level_of_measurement=
+    "nominal")`` on the matrix with each row repeated ``units[i]`` times, up to
+    rounding. Weighting the patterns keeps time and memory proportional to the
+    number of patterns. The package builds float64 arrays of units x categories x
+    categories, 800 MB each for a million units and 10 categories.
+    """
+    keep = units > 0
+    value_counts, units = value_counts[keep], units[keep]
+    labels = value_counts.sum(axis=1)
+    if value_counts.shape[1] <= 1 or not (labels >= 2).any():
+        # One category, or no unit with two labels to compare: alpha is undefined.
+        log.info(
+            "Krippendorff's alpha undefined: %d categories, %d units with two or more labels",
+            value_counts.shape[1],
+            int(units[labels >= 2].sum()),
+        )
         return None
+    # Coincidences: a unit's ordered pairs of labels from different coders, each pair
+    # weighted 1 / (m_u - 1) where m_u is the unit's label count. A unit with one
+    # label has no pairs, and the floor of 2 only avoids dividing by zero for it.
+    weights = units / (np.maximum(labels, 2) - 1)
+    weighted = value_counts * weights[:, np.newaxis]
+    coincidences = weighted.T @ value_counts - np.diag(weighted.sum(axis=0))
+    totals = coincidences.sum(axis=0)
+    expected = (np.outer(totals, totals) - np.diag(totals)) / (totals.sum() - 1)
+    different = 1 - np.eye(len(totals))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 1 - (coincidences * different).sum() / (expected * different).sum()
     return None if np.isnan(value) else float(value)
 
 

@@ -16,9 +16,11 @@ import json
 import logging
 import zlib
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from humangap.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, HumangapConfig
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 FORMATS = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
 STRING_DTYPE = pd.StringDtype("pyarrow")
+NAN_STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 # Delimiters that spreadsheet and vendor exports use instead of a comma.
 OTHER_DELIMITERS = (";", "\t", "|", ",")
 # How many bad line numbers an error message lists.
@@ -115,14 +118,9 @@ def _parse_jsonl(data: bytes, key: str) -> tuple[pd.DataFrame, list[int]]:
 
 
 def _parse_csv(data: bytes, key: str, source: str, delimiter: str) -> pd.DataFrame:
-    frame = pd.read_csv(
-        io.BytesIO(data),
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        sep=delimiter,
-        encoding="utf-8-sig",
-    )
+    frame = _parse_csv_arrow(data, key, delimiter)
+    if frame is None:
+        frame = _parse_csv_pandas(data, delimiter)
     if len(frame.columns) == 1:
         header = str(frame.columns[0])
         found = [other for other in OTHER_DELIMITERS if other != delimiter and other in header]
@@ -134,6 +132,65 @@ def _parse_csv(data: bytes, key: str, source: str, delimiter: str) -> pd.DataFra
                 "in the configuration file."
             )
     return frame
+
+
+def _parse_csv_arrow(data: bytes, key: str, delimiter: str) -> pd.DataFrame | None:
+    """Parse CSV with pyarrow into Arrow-backed string columns, or return ``None``.
+
+    pyarrow parses on several threads and builds the Arrow strings directly, where
+    ``pandas.read_csv`` builds a Python string per value on one thread. It returns
+    ``None`` when pyarrow raises or would name the columns differently from pandas:
+    rows with fewer or more fields than the header, invalid UTF-8, a duplicate or
+    empty column name. ``_parse_csv_pandas`` then reads the file, so short rows are
+    padded with missing values and broken files raise pandas' errors.
+    """
+    # Quoted values may contain newlines, as pandas allows. Without this option pyarrow
+    # raises on such a value when it crosses a block boundary.
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    try:
+        # Opening a streaming reader parses only the header and the first block (1 MiB),
+        # which is enough to name the columns and type them all as strings.
+        with pacsv.open_csv(pa.BufferReader(data), parse_options=parse_options) as reader:
+            names = reader.schema.names
+        if "" in names or len(set(names)) < len(names):
+            # pandas renames these to "Unnamed: 1" or "label.1", and validation messages
+            # list the columns by those names.
+            return None
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            parse_options=parse_options,
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.large_string() for name in names},
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        log.debug("Reading %s with pandas, because pyarrow could not parse it: %s", key, error)
+        return None
+    return table.to_pandas(types_mapper=_string_type)
+
+
+def _parse_csv_pandas(data: bytes, delimiter: str) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(data),
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        sep=delimiter,
+        encoding="utf-8-sig",
+    )
+
+
+def _string_type(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """Map Arrow string columns to ``STRING_DTYPE`` in ``Table.to_pandas``.
+
+    ``STRING_DTYPE`` stores ``large_string``: those columns are wrapped without a
+    copy, and ``string`` columns (as Parquet files store them) get 64-bit offsets.
+    """
+    if arrow_type in (pa.string(), pa.large_string()):
+        return STRING_DTYPE
+    return None
 
 
 def _decompress(data: bytes, key: str) -> bytes:
@@ -181,7 +238,7 @@ def read_source_file(data: bytes, key: str, source: str, config: HumangapConfig)
         elif extension == ".jsonl":
             frame, bad_lines = _parse_jsonl(data, key)
         else:
-            frame = pq.read_table(io.BytesIO(data)).to_pandas()
+            frame = pq.read_table(io.BytesIO(data)).to_pandas(types_mapper=_string_type)
     except InputFormatError:
         raise
     except Exception as error:  # pandas and pyarrow raise many parser types
@@ -230,7 +287,7 @@ def _canonical_columns(
     frame = frame[[name for name in canonical if name in frame.columns]]
     for name in frame.columns:
         if name == "score":
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+            frame[name] = _as_number(frame[name])
         else:
             frame[name] = _as_string(frame[name])
     return frame.reset_index(drop=True)
@@ -264,6 +321,14 @@ def normalise_labels(parsed: SourceFile, source: str, config: HumangapConfig) ->
         keep = pc.invert(empty).to_numpy(zero_copy_only=False)
         frame = frame.loc[keep].reset_index(drop=True)
     parsed.frame = frame
+
+
+def _as_number(column: pd.Series) -> pd.Series:
+    # On strings with pd.NA, to_numeric returns nullable Float64 or Int64. With NaN
+    # for missing, as pandas.read_csv returns them, it returns numpy float64 or int64.
+    if column.dtype == STRING_DTYPE:
+        column = column.astype(NAN_STRING_DTYPE)
+    return pd.to_numeric(column, errors="coerce")
 
 
 def _as_string(column: pd.Series) -> pd.Series:

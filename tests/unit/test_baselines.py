@@ -2,6 +2,8 @@
 
 import json
 
+import krippendorff
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,6 +144,50 @@ def test_krippendorff_alpha_textbook_example():
     assert result["items_with_two_or_more_labels"] == 11
     assert result["alpha"] == pytest.approx(0.743, abs=5e-4)
     assert result["alpha_per_class"]["1"] == pytest.approx(result["alpha"])
+
+
+def test_weighted_alpha_matches_krippendorff_package():
+    # The report weights each vote pattern by its item count, and the package takes one
+    # row per item. Random patterns with 1 to 5 labels per item and 2 to 5 classes.
+    rng = np.random.default_rng(3)
+    compared = 0
+    for _ in range(200):
+        categories = int(rng.integers(2, 6))
+        patterns = int(rng.integers(1, 20))
+        labels = rng.integers(1, 6, patterns)
+        value_counts = np.array([rng.multinomial(m, rng.dirichlet(np.full(categories, 0.5))) for m in labels])
+        items = rng.integers(0, 40, patterns)
+        rows = np.repeat(value_counts, items, axis=0)
+        try:
+            # The package returns NaN, with a warning, when every label is the same class.
+            with np.errstate(invalid="ignore"):
+                expected = krippendorff.alpha(value_counts=rows, level_of_measurement="nominal")
+        except ValueError:
+            expected = np.nan
+        result = annotators.nominal_alpha(value_counts, items)
+        if np.isnan(expected):
+            assert result is None
+        else:
+            assert result == pytest.approx(expected, abs=1e-12)
+            compared += 1
+    assert compared > 150
+
+
+def test_weighted_alpha_undefined_cases():
+    # One category, and no item with two labels: the package raises on both.
+    assert annotators.nominal_alpha(np.array([[2], [3]]), np.array([4, 1])) is None
+    assert annotators.nominal_alpha(np.array([[1, 0], [0, 1]]), np.array([5, 5])) is None
+    # With no items on the split pattern, every label left is the same class.
+    assert annotators.nominal_alpha(np.array([[1, 1], [2, 0]]), np.array([0, 3])) is None
+
+
+def test_weighted_alpha_ignores_patterns_without_items():
+    value_counts = np.array([[2, 0], [1, 1], [0, 3]])
+    items = np.array([4, 2, 3])
+    alone = annotators.nominal_alpha(value_counts, items)
+    with_empty = annotators.nominal_alpha(np.vstack([value_counts, [[1, 2]]]), np.append(items, 0))
+    assert alone is not None
+    assert with_empty == alone
 
 
 def test_annotator_table_by_hand(votes_case):
