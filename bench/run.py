@@ -160,8 +160,8 @@ def worker_full(root: Path) -> dict[str, Any]:
     # overlapping reads more than once.
     pipeline.read_inputs = timed("read", pipeline.read_inputs)
     pipeline.validate_inputs = timed("validate", pipeline.validate_inputs)
+    # count_labels also yields the coverage figures, from the same joins.
     pipeline.count_labels = timed("count", pipeline.count_labels)
-    pipeline.coverage = timed("count", pipeline.coverage)
     # Counting again without outlier annotators happens only when the pool has outliers.
     pipeline.annotators.outlier_ids = timed("count", pipeline.annotators.outlier_ids)
     pipeline.annotators.count_without = timed("count", pipeline.annotators.count_without)
