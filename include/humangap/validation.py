@@ -13,8 +13,11 @@ import logging
 import os
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from humangap import encode
 from humangap.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from humangap.readers import SourceFile
 
@@ -25,6 +28,15 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SAMPLE_SIZE = 10
 FILE_COLUMN = "source_file"
+# BASIC gives the counts of each expectation without GX's partial lists of unexpected
+# values and row indexes. Those lists would show the integer codes that stand in for
+# item ids (see ``_check_frame``), and SUMMARY builds a Python list of every bad row's
+# index. ``sample_values`` in each failure takes their place.
+RESULT_FORMAT = {
+    "result_format": "BASIC",
+    "partial_unexpected_count": 0,
+    "exclude_unexpected_values": True,
+}
 
 # The fix to suggest for each kind of failed expectation.
 FIXES = {
@@ -115,9 +127,7 @@ def _run_suite(context: Any, name: str, frame: pd.DataFrame, checks: list[Any]) 
     batch = asset.add_batch_definition_whole_dataframe(name).get_batch(
         batch_parameters={"dataframe": frame}
     )
-    result = batch.validate(
-        suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}
-    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
     return result.to_json_dict()
 
 
@@ -137,6 +147,55 @@ def _new_context() -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def _check_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return the columns that GX checks, in dtypes that are cheap to hash and compare.
+
+    GX 1.24 fingerprints each batch with ``pandas.util.hash_pandas_object`` over
+    every row, which turns a pyarrow string column into Python strings, and its
+    uniqueness checks factorize the column again. Item ids are therefore passed
+    as integer codes that are equal exactly where the ids are, with nulls where
+    the ids are null, so the not-null and uniqueness checks count the same rows.
+    Label, model version and annotator columns become categoricals, so
+    hashing, ``isin`` and ``isna`` run on small codes. The score stays as it is.
+    """
+    checked: dict[str, Any] = {}
+    for name in columns:
+        values = frame[name]
+        if name == "score":
+            checked[name] = values.array
+        elif name == "item_id":
+            codes = encode.id_codes(values)
+            checked[name] = pd.arrays.IntegerArray(codes, codes < 0)
+        else:
+            checked[name] = encode.categorical(values)
+    # pyarrow's memory pool keeps freed hash tables for reuse, so they are returned
+    # to the operating system here.
+    pa.default_memory_pool().release_unused()
+    return pd.DataFrame(checked, index=pd.RangeIndex(len(frame)))
+
+
+def _combine(items: list[SourceFile], source: str) -> pd.DataFrame:
+    """Concatenate the files of a source, with a categorical ``source_file`` column.
+
+    ``pd.concat`` collects the chunks of pyarrow-backed columns without a copy
+    but copies numpy-backed ones such as the score, so one file is not
+    concatenated. The file column is built from codes, not from a string per row.
+    """
+    if not items:
+        frame = pd.DataFrame(columns=list(REQUIRED_COLUMNS[source]) + [FILE_COLUMN])
+        frame[FILE_COLUMN] = frame[FILE_COLUMN].astype("category")
+        return frame
+    if len(items) == 1:
+        frame = items[0].frame.reset_index(drop=True)
+    else:
+        frame = pd.concat([item.frame for item in items], ignore_index=True)
+    keys = [item.key for item in items]
+    files = pd.Index(dict.fromkeys(keys))
+    codes = np.repeat(files.get_indexer(keys).astype(np.int32), [len(item.frame) for item in items])
+    frame[FILE_COLUMN] = pd.Categorical.from_codes(codes, categories=files)
+    return frame
+
+
 def _failing_mask(frame: pd.DataFrame, kwargs: dict[str, Any], kind: str) -> pd.Series:
     """Return the rows that broke an expectation, to name the files they came from."""
     column = kwargs.get("column")
@@ -154,7 +213,18 @@ def _failing_mask(frame: pd.DataFrame, kwargs: dict[str, Any], kind: str) -> pd.
     return pd.Series(False, index=frame.index)
 
 
-def _failure(source: str, files: list[str], check: dict[str, Any], frame: pd.DataFrame | None) -> dict[str, Any]:
+def _failure(
+    source: str,
+    files: list[str],
+    check: dict[str, Any],
+    frame: pd.DataFrame | None,
+    checked: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Describe a failed check, with the files and sample values of its bad rows when given ``frame``.
+
+    The bad rows are found on ``checked``, the frame GX validated, whose codes
+    are equal where the values of ``frame`` are, so no string is hashed again.
+    """
     config = check["expectation_config"]
     kind, kwargs = config["type"], config["kwargs"]
     column = kwargs.get("column") or ", ".join(kwargs.get("column_list", []))
@@ -169,17 +239,28 @@ def _failure(source: str, files: list[str], check: dict[str, Any], frame: pd.Dat
         "fix": FIXES.get(kind, "correct the input"),
     }
     if frame is not None:
-        mask = _failing_mask(frame, kwargs, kind)
-        bad = frame.loc[mask]
-        failure["files"] = sorted(bad[FILE_COLUMN].astype(str).unique().tolist()) or files
-        if kind == "expect_compound_columns_to_be_unique":
-            samples = bad[kwargs["column_list"]].astype(str).agg(" / ".join, axis=1)
-        else:
-            samples = bad[kwargs["column"]].astype(str)
-        failure["sample_values"] = samples.drop_duplicates().head(SAMPLE_SIZE).tolist()
+        mask = _failing_mask(frame if checked is None else checked, kwargs, kind).to_numpy()
+        bad_files = frame[FILE_COLUMN][mask].unique().astype(str).tolist()
+        failure["files"] = sorted(bad_files) or files
+        columns = kwargs.get("column_list") or [kwargs["column"]]
+        failure["sample_values"] = _sample_values(frame, mask, columns)
     if check.get("exception_info", {}).get("raised_exception"):
         failure["error"] = check["exception_info"].get("exception_message")
     return failure
+
+
+def _sample_values(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) -> list[str]:
+    """Return up to ``SAMPLE_SIZE`` distinct values of the masked rows as text.
+
+    The values of a pair of columns are joined with " / ".
+    """
+    # Deduplicated first, so that only a few rows of a large source become text.
+    bad = frame.loc[mask, columns].drop_duplicates().head(SAMPLE_SIZE)
+    if len(columns) > 1:
+        samples = bad.astype(str).agg(" / ".join, axis=1)
+    else:
+        samples = bad[columns[0]].astype(str)
+    return samples.drop_duplicates().head(SAMPLE_SIZE).tolist()
 
 
 def _is_warning(source: str, check: dict[str, Any], unknown_predicted_label: str) -> bool:
@@ -234,7 +315,8 @@ def validate_inputs(
             import great_expectations as gx
 
             checks = [gx.expectations.ExpectColumnToExist(column=name) for name in REQUIRED_COLUMNS[source]]
-            result = _run_suite(context, f"{source}_columns_{index}", pd.DataFrame(columns=list(columns)), checks)
+            header = pd.DataFrame(columns=list(columns))
+            result = _run_suite(context, f"{source}_columns_{index}", header, checks)
             keys = [item.key for item in group]
             for check in result["results"]:
                 check["files"] = keys
@@ -245,24 +327,20 @@ def validate_inputs(
                     failures.append(failure)
             if all(name in columns for name in REQUIRED_COLUMNS[source]):
                 complete.extend(group)
-        if complete:
-            parts = [item.frame.assign(**{FILE_COLUMN: item.key}) for item in complete]
-            frame = pd.concat(parts, ignore_index=True)
-        else:
-            frame = pd.DataFrame(columns=list(REQUIRED_COLUMNS[source]) + [FILE_COLUMN])
-        frame[FILE_COLUMN] = frame[FILE_COLUMN].astype("category")
+        frame = _combine(complete, source)
         entry["rows"] = int(sum(len(item.frame) for item in items))
         present = [name for name in known if name in frame.columns]
         checks = _expectations(
             source, present, classes if check_classes else None, class_source == "configured"
         )
-        result = _run_suite(context, f"{source}_values", frame[present], checks)
+        checked = _check_frame(frame, present)
+        result = _run_suite(context, f"{source}_values", checked, checks)
         for check in result["results"]:
             check["files"] = entry["files"]
             entry["results"].append(check)
             if check["success"]:
                 continue
-            failure = _failure(source, entry["files"], check, frame)
+            failure = _failure(source, entry["files"], check, frame, checked)
             if _is_warning(source, check, unknown_predicted_label):
                 failure["label_counts"] = unknown_label_counts(frame, "predicted_label", classes)
                 log.warning("%s", format_failures([failure], "Input warning"))

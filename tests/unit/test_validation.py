@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from humangap import encode
 from humangap.readers import SourceFile
 from humangap.validation import ValidationFailed, validate_inputs
 
@@ -102,3 +103,47 @@ def test_empty_annotator_id_is_named():
     files["annotations"] = [source("a/1.csv", [("1", None, "cat")], ["item_id", "annotator_id", "label"])]
     error = failures_of(files)
     assert "column 'annotator_id' failed expect_column_values_to_not_be_null on 1 row(s)" in str(error)
+
+
+def test_duplicate_pairs_across_files_found(monkeypatch):
+    # Two rows per hash-table part, so the ids are encoded in several parts.
+    monkeypatch.setattr(encode, "ROWS_PER_PART", 2)
+    columns = ["item_id", "predicted_label", "model_version", "score"]
+    files = good_files()
+    first = [("1", "cat", "v1", 0.9), ("2", "dog", "v1", 0.8), ("2", "dog", "v2", 0.7)]
+    second = [("3", "cat", "v1", 0.5), ("2", "cat", "v1", 0.6), ("1", "cat", "v2", 0.4)]
+    files["predictions"] = [source("p/1.csv", first, columns), source("p/2.csv", second, columns)]
+    error = failures_of(files)
+    (failure,) = error.result["failures"]
+    assert failure["expectation"] == "expect_compound_columns_to_be_unique"
+    assert failure["unexpected_count"] == 2
+    assert failure["files"] == ["p/1.csv", "p/2.csv"]
+    assert failure["sample_values"] == ["2 / v1"]
+
+
+def test_results_hold_counts_without_codes():
+    files = good_files()
+    rows = [("1", "cat"), ("1", "dog"), ("2", "dog")]
+    files["gold"] = [source("g/1.csv", rows, ["item_id", "label"])]
+    error = failures_of(files)
+    (unique,) = [
+        check
+        for check in error.result["sources"]["gold"]["results"]
+        if check["expectation_config"]["type"] == "expect_column_values_to_be_unique"
+    ]
+    assert unique["success"] is False
+    assert unique["result"]["unexpected_count"] == 2
+    assert unique["result"]["element_count"] == 3
+    # GX saw integer codes for the ids, so no GX list of unexpected values is kept.
+    assert "partial_unexpected_list" not in unique["result"]
+    assert error.result["failures"][0]["sample_values"] == ["1"]
+
+
+def test_frames_keep_input_values():
+    files = good_files()
+    columns = ["item_id", "predicted_label", "score"]
+    files["predictions"].append(source("p/2.csv", [("3", "dog", 0.1)], columns))
+    frame = validate_inputs(files, None).frames["predictions"]
+    inputs = pd.concat([item.frame for item in files["predictions"]], ignore_index=True)
+    pd.testing.assert_frame_equal(frame.drop(columns="source_file"), inputs)
+    assert frame["source_file"].astype(str).tolist() == ["p/1.csv", "p/1.csv", "p/2.csv"]
