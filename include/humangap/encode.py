@@ -84,6 +84,30 @@ def id_codes(values: pd.Series) -> np.ndarray:
     return codes
 
 
+def id_hashes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return a 64-bit hash of each id and a mask of the null ids.
+
+    Equal ids get equal hashes. Two different ids get the same hash with a
+    probability of about 2**-64 per pair, so a check that needs exact codes must
+    confirm what it finds on them. DuckDB's ``hash`` runs on every CPU, several
+    times faster than ``id_codes`` on 10M ids.
+    """
+    import duckdb
+
+    array = arrow_values(values)
+    if array is None:
+        codes = id_codes(values)
+        return codes.astype(np.int64), codes < 0
+    connection = duckdb.connect()
+    try:
+        connection.register("ids", pa.table({"id": array}))
+        hashed = connection.sql("SELECT hash(id) AS code FROM ids").to_arrow_table()
+    finally:
+        connection.close()
+    codes = hashed["code"].to_numpy().view(np.int64)
+    return codes, array.is_null().to_numpy(zero_copy_only=False)
+
+
 def _is_string(kind: pa.DataType) -> bool:
     return any(
         check(kind)

@@ -25,6 +25,7 @@ from humangap.validation import (
     SAMPLE_SIZE,
     ValidationFailed,
     format_failures,
+    import_in_background,
     validate_inputs,
 )
 from humangap.window import Window, label_window, output_folder, partition_prefix
@@ -213,6 +214,7 @@ def validate_and_count(
     ``progress(files, source, total)`` can wrap each source's parsed files, as a
     progress bar does.
     """
+    import_in_background()
     files = read_inputs(store, config, plan, progress)
     store = output_store or store
     validation_key = join_key(plan["output_folder"], "validation.json")

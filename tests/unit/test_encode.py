@@ -76,3 +76,19 @@ def test_categorical_keeps_values(name):
     categorical = encode.categorical(values)
     expected = values.astype(object).where(values.notna(), None).tolist()
     assert pd.Series(categorical).astype(object).where(pd.notna(categorical), None).tolist() == expected
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_id_hashes_follow_values(name):
+    values = CASES[name]
+
+    hashes, missing = encode.id_hashes(values)
+
+    assert len(hashes) == len(values)
+    assert (missing == values.isna().to_numpy()).all()
+    # On these few values no two different ids share a hash, so equal hashes mean equal ids.
+    present = ~missing
+    expected, _ = pd.factorize(values[present])
+    pairs = pd.DataFrame({"hashes": hashes[present], "expected": expected}).drop_duplicates()
+    assert pairs["hashes"].is_unique
+    assert pairs["expected"].is_unique

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -147,3 +148,33 @@ def test_frames_keep_input_values():
     inputs = pd.concat([item.frame for item in files["predictions"]], ignore_index=True)
     pd.testing.assert_frame_equal(frame.drop(columns="source_file"), inputs)
     assert frame["source_file"].astype(str).tolist() == ["p/1.csv", "p/1.csv", "p/2.csv"]
+
+
+def colliding_hashes(values):
+    """Stand-in for ``encode.id_hashes`` under which every id collides with every other."""
+    missing = values.isna().to_numpy()
+    return np.zeros(len(values), dtype=np.int64), missing
+
+
+def test_hash_collisions_rechecked_exactly(monkeypatch):
+    monkeypatch.setattr(encode, "id_hashes", colliding_hashes)
+
+    validated = validate_inputs(good_files(), None)
+
+    assert validated.result["success"] is True
+    gold_checks = validated.result["sources"]["gold"]["results"]
+    unique = [check for check in gold_checks if check["expectation_config"]["type"] == "expect_column_values_to_be_unique"]
+    assert [check["success"] for check in unique] == [True]
+
+
+def test_duplicates_found_despite_collisions(monkeypatch):
+    monkeypatch.setattr(encode, "id_hashes", colliding_hashes)
+    files = good_files()
+    files["gold"] = [source("g/1.csv", [("1", "cat"), ("2", "dog"), ("2", "dog"), ("3", "cat")], ["item_id", "label"])]
+
+    error = failures_of(files)
+
+    (failure,) = error.result["failures"]
+    assert failure["expectation"] == "expect_column_values_to_be_unique"
+    assert failure["unexpected_count"] == 2
+    assert failure["sample_values"] == ["2"]
