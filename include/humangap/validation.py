@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SAMPLE_SIZE = 10
+# Columns converted for Great Expectations at once; more threads than CPUs gain nothing.
+CONVERT_THREADS = max(1, min(4, len(os.sched_getaffinity(0))))
 FILE_COLUMN = "source_file"
 # BASIC gives the counts of each expectation without GX's partial lists of unexpected
 # values and row indexes. Those lists would show the integer codes that stand in for
@@ -173,19 +176,22 @@ def _check_frame(frame: pd.DataFrame, columns: list[str], exact_ids: bool) -> pd
     categoricals, so hashing, ``isin`` and ``isna`` run on small codes. The
     score stays as it is.
     """
-    checked: dict[str, Any] = {}
-    for name in columns:
+
+    def convert(name: str) -> Any:
         values = frame[name]
         if name == "score":
-            checked[name] = values.array
-        elif name == "item_id" and exact_ids:
+            return values.array
+        if name == "item_id" and exact_ids:
             codes = encode.id_codes(values)
-            checked[name] = pd.arrays.IntegerArray(codes, codes < 0)
-        elif name == "item_id":
+            return pd.arrays.IntegerArray(codes, codes < 0)
+        if name == "item_id":
             codes, missing = encode.id_hashes(values)
-            checked[name] = pd.arrays.IntegerArray(codes, missing)
-        else:
-            checked[name] = encode.categorical(values)
+            return pd.arrays.IntegerArray(codes, missing)
+        return encode.categorical(values)
+
+    # Arrow and DuckDB encode without holding the GIL, so the columns are converted side by side.
+    with ThreadPoolExecutor(CONVERT_THREADS) as pool:
+        checked = dict(zip(columns, pool.map(convert, columns)))
     # pyarrow's memory pool keeps freed hash tables for reuse, so they are returned
     # to the operating system here.
     pa.default_memory_pool().release_unused()
