@@ -7,6 +7,9 @@ peak RSS by about 1 GB (pyarrow 26.0.1, bench data). ``id_codes`` therefore
 encodes many values in parts: each value goes to one part by the sum of its
 bytes, so the parts share no value, and each part's hash table contains a
 fraction of them.
+
+``id_hashes`` is the cheaper stand-in for ``id_codes`` where a rare false match
+can be checked again: equal ids get equal hashes, computed by DuckDB.
 """
 
 from __future__ import annotations
@@ -87,10 +90,10 @@ def id_codes(values: pd.Series) -> np.ndarray:
 def id_hashes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Return a 64-bit hash of each id and a mask of the null ids.
 
-    Equal ids get equal hashes. Two different ids get the same hash with a
-    probability of about 2**-64 per pair, so a check that needs exact codes must
-    confirm what it finds on them. DuckDB's ``hash`` runs on every CPU, several
-    times faster than ``id_codes`` on 10M ids.
+    Equal ids get equal hashes. Two different ids may get the same hash too
+    (for a good 64-bit hash, about once in 2**64 pairs, an estimate), so a check
+    that needs exact codes must confirm what it finds on them. DuckDB's
+    ``hash`` runs on every CPU, several times faster than ``id_codes`` on 10M ids.
     """
     import duckdb
 
