@@ -267,7 +267,9 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     Parameters
     ----------
     gold:
-        Columns ``item_id, label``; one row per item.
+        Columns ``item_id, label``; one row per item. NOTE: validation rejects a
+        repeated gold id. With one, each annotation joins one of its gold rows
+        only, and ``coverage`` may even turn negative.
     predictions:
         Columns ``item_id, predicted_label`` and optionally ``model_version``;
         one row per item and model version.

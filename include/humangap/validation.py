@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SAMPLE_SIZE = 10
+EMPTY_SAMPLE = "(empty)"
 # Columns converted for Great Expectations at once; more threads than CPUs gain nothing.
 CONVERT_THREADS = max(1, min(4, len(os.sched_getaffinity(0))))
 FILE_COLUMN = "source_file"
@@ -287,10 +288,12 @@ def _sample_values(frame: pd.DataFrame, mask: np.ndarray, columns: list[str]) ->
     """
     # Deduplicated first, so that only a few rows of a large source become text.
     bad = frame.loc[mask, columns].drop_duplicates().head(SAMPLE_SIZE)
+    # An empty value is written as EMPTY_SAMPLE, so a pair with one still joins as text.
+    bad = bad.astype(object).where(bad.notna(), EMPTY_SAMPLE).astype(str)
     if len(columns) > 1:
-        samples = bad.astype(str).agg(" / ".join, axis=1)
+        samples = bad.agg(" / ".join, axis=1)
     else:
-        samples = bad[columns[0]].astype(str)
+        samples = bad[columns[0]]
     return samples.drop_duplicates().head(SAMPLE_SIZE).tolist()
 
 

@@ -178,3 +178,18 @@ def test_duplicates_found_despite_collisions(monkeypatch):
     assert failure["expectation"] == "expect_column_values_to_be_unique"
     assert failure["unexpected_count"] == 2
     assert failure["sample_values"] == ["2"]
+
+
+def test_duplicate_pairs_with_empty_version_named():
+    columns = ["item_id", "predicted_label", "model_version", "score"]
+    files = good_files()
+    rows = [("1", "cat", None, 0.9), ("1", "dog", None, 0.8), ("2", "dog", "v1", 0.7)]
+    files["predictions"] = [source("p/1.csv", rows, columns)]
+
+    error = failures_of(files)
+
+    by_kind = {failure["expectation"]: failure for failure in error.result["failures"]}
+    assert by_kind["expect_column_values_to_not_be_null"]["sample_values"] == ["(empty)"]
+    pair = by_kind["expect_compound_columns_to_be_unique"]
+    assert pair["unexpected_count"] == 2
+    assert pair["sample_values"] == ["1 / (empty)"]
