@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from humangap import encode
+
 UNNAMED_MODEL = ""
 KEY_COLUMNS = ["model_version", "kind", "gold", "label"]
 PATTERN_KEYS = ["model_version", "gold", "model_correct", "human_labels", "human_correct", "majority"]
@@ -222,14 +224,12 @@ class _Codes:
         self.names: list[Any] = []
         self._code: dict[Any, int] = {}
 
-    def encode(self, dictionaries: list[tuple[list[Any], np.ndarray]]) -> np.ndarray:
-        """Return the codes of a column given as ``_dictionaries`` output."""
-        parts = [np.empty(0, dtype=np.int32)]
-        for names, indices in dictionaries:
-            # The extra -1 at the end maps a null (index -1) to -1.
-            mapping = np.array([self._add(name) for name in names] + [-1], dtype=np.int32)
-            parts.append(mapping[indices])
-        return np.concatenate(parts)
+    def encode(self, dictionary: tuple[list[Any], np.ndarray]) -> np.ndarray:
+        """Return the codes of a column given as ``_dictionary`` output."""
+        names, indices = dictionary
+        # The extra -1 at the end maps a null (index -1) to -1.
+        mapping = np.array([self._add(name) for name in names] + [-1], dtype=np.int32)
+        return mapping[indices]
 
     def constant(self, name: Any, size: int) -> np.ndarray:
         return np.full(size, self._add(name), dtype=np.int32)
@@ -245,20 +245,18 @@ class _Codes:
         return self._code[name]
 
 
-def _dictionaries(values: pd.Series) -> list[tuple[list[Any], np.ndarray]]:
-    """Dictionary-encode a column: per Arrow chunk, its distinct values and each row's index.
+def _dictionary(values: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """Dictionary-encode a column: its distinct values and each row's index (-1 for null).
 
-    A null gets index -1. Arrow does the hashing without holding the GIL, so
-    several columns can be encoded on threads at once.
+    Arrow does the hashing without holding the GIL, so several columns can be
+    encoded on threads at once.
     """
-    array = pa.array(values, from_pandas=True)
-    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-    encoded = []
-    for chunk in chunks:
-        dictionary = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
-        indices = pc.fill_null(dictionary.indices, -1).to_numpy(zero_copy_only=False)
-        encoded.append((dictionary.dictionary.to_pylist(), indices))
-    return encoded
+    array = encode.arrow_values(values)
+    if array is None:
+        codes, distinct = pd.factorize(values)
+        return distinct.tolist(), codes
+    codes, distinct = encode.dictionary_codes(array)
+    return distinct.to_pylist(), codes
 
 
 def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.DataFrame) -> LabelCounts:
@@ -296,7 +294,7 @@ def count_labels(gold: pd.DataFrame, predictions: pd.DataFrame, annotations: pd.
     if has_ids:
         columns["annotator"] = annotations["annotator_id"]
     with concurrent.futures.ThreadPoolExecutor(ENCODING_THREADS) as pool:
-        encoded = dict(zip(columns, pool.map(_dictionaries, columns.values())))
+        encoded = dict(zip(columns, pool.map(_dictionary, columns.values())))
     labels, versions, annotator_codes = _Codes(), _Codes(), _Codes()
     gold_label = labels.encode(encoded["gold"])
     predicted = labels.encode(encoded["predicted"])
