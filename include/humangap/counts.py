@@ -218,7 +218,7 @@ MAJORITY_CORRECT, MAJORITY_WRONG, MAJORITY_TIE = 1, 2, 3
 
 
 class _Codes:
-    """Integer codes for the distinct values of one or more columns; -1 stands for null."""
+    """Integer codes for the distinct values of one or more columns. Code -1 is null."""
 
     def __init__(self) -> None:
         self.names: list[Any] = []
@@ -436,6 +436,8 @@ class _Scored:
 
 @dataclasses.dataclass
 class _Names:
+    """Names by code of the model versions, labels and annotators, with None for code -1."""
+
     versions: np.ndarray
     labels: np.ndarray
     annotators: np.ndarray
@@ -557,7 +559,7 @@ def _group(
     for size in reversed(sizes):
         codes.append(present % size)
         present = present // size
-    # The sums are of whole numbers below 2**53, which float64 represents exactly.
+    # The sums are row counts, far below 2**53, so float64 represents them exactly.
     return codes[::-1], sums[found].astype(np.int64), extra.round().astype(np.int64) if extra is not None else None
 
 
